@@ -1,0 +1,110 @@
+"""Milliseconds per synthesis for SPADE configurations (random weights), on the CPU and a GPU if present.
+
+    python benchmarks/engine_latency.py [--repeats 5] [--threads N] [--baseline]
+
+Rows: official-size SPADE (COCO release architecture) at 256² and 512², a compact CLADE model at
+256². ``--baseline`` also times a straightforward implementation of the paper (one-hot input
+tensors, resized per layer and convolved), the reference our lookup-based label convs replace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.models.blocks import LabelConv3x3  # noqa: E402
+from engine.models.semantics import SemanticMap, instance_edges  # noqa: E402
+from engine.models.spade import SPADEConfig, SPADEGenerator  # noqa: E402
+
+CONFIGS = {
+    "official SPADE (COCO)": SPADEConfig(label_nc=182, contain_dontcare=True, use_instance_edges=True),
+    "compact CLADE ngf 16": SPADEConfig(label_nc=12, use_instance_edges=True, ngf=16, norm="clade"),
+    "compact CLADE ngf 32": SPADEConfig(label_nc=12, use_instance_edges=True, ngf=32, norm="clade"),
+}
+RUNS = [("official SPADE (COCO)", 256), ("official SPADE (COCO)", 512), ("compact CLADE ngf 16", 256),
+        ("compact CLADE ngf 32", 256)]
+
+
+@contextmanager
+def one_hot_label_convs():
+    """Swap in the textbook computation: a dense conv over the resized one-hot tensor."""
+    original = LabelConv3x3.forward
+
+    def dense(self: LabelConv3x3, semantics: SemanticMap) -> torch.Tensor:
+        return F.conv2d(semantics.one_hot().to(self.weight.dtype), self.weight, self.bias, padding=1)
+
+    LabelConv3x3.forward = dense
+    try:
+        yield
+    finally:
+        LabelConv3x3.forward = original
+
+
+def random_semantics(config: SPADEConfig, size: int, device: torch.device, dtype: torch.dtype) -> SemanticMap:
+    """A plausible painting: large blobs of a few classes, not per-pixel noise."""
+    generator = torch.Generator().manual_seed(0)
+    coarse = torch.randint(0, config.label_nc, (1, 1, size // 32, size // 32), generator=generator).float()
+    labels = F.interpolate(coarse, size=(size, size), mode="nearest")[:, 0].long()
+    edges = instance_edges(labels).to(device, dtype) if config.use_instance_edges else None
+    return SemanticMap(labels.to(device), config.num_classes, edges)
+
+
+def time_ms(generator: SPADEGenerator, config: SPADEConfig, size: int, device: torch.device,
+            dtype: torch.dtype, repeats: int) -> float:
+    """Median wall time of a whole synthesis call (fresh label map each time, as when painting)."""
+    times = []
+    with torch.inference_mode():
+        for i in range(repeats + 2):
+            semantics = random_semantics(config, size, device, dtype)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            generator(semantics)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            if i >= 2:  # two warm-up calls
+                times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
+    parser.add_argument("--baseline", action="store_true", help="also time the one-hot reference")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    targets = [(torch.device("cpu"), torch.float32)]
+    if torch.cpu._is_avx512_bf16_supported() if hasattr(torch.cpu, "_is_avx512_bf16_supported") else False:
+        targets.append((torch.device("cpu"), torch.bfloat16))
+    if torch.cuda.is_available():
+        targets += [(torch.device("cuda"), torch.float32), (torch.device("cuda"), torch.float16)]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
+    print(f"{'model':24} {'size':>5} {'device':>6} {'dtype':>9} {'ms':>9}" + (f" {'one-hot ms':>11} {'speed-up':>8}" if args.baseline else ""))
+    for name, size in RUNS:
+        config = CONFIGS[name]
+        for device, dtype in targets:
+            torch.manual_seed(0)
+            generator = SPADEGenerator(config).to(device, dtype).eval()
+            ms = time_ms(generator, config, size, device, dtype, args.repeats)
+            row = f"{name:24} {size:>5} {device.type:>6} {str(dtype)[6:]:>9} {ms:9.1f}"
+            if args.baseline:
+                with one_hot_label_convs():
+                    base = time_ms(generator, config, size, device, dtype, args.repeats)
+                row += f" {base:11.1f} {base / ms:7.2f}x"
+            print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()

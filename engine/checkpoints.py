@@ -1,0 +1,170 @@
+"""Our model format (safetensors weights + a JSON model card) and safe reading of foreign checkpoints.
+
+A model is a folder::
+
+    model.json           the card: kind, architecture, label set, native size, provenance, metrics
+    model.safetensors    weights, keys prefixed by network: ``G.`` generator, ``E.`` style encoder
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from engine.errors import CheckpointError
+
+CARD_FILE = "model.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelCard:
+    """What a model is and where it came from; shown in the app and by ``python -m engine models``."""
+
+    name: str
+    kind: str
+    architecture: dict[str, Any]
+    label_set: dict[str, Any] | None
+    native_size: tuple[int, int]
+    description: str = ""
+    source: str = ""
+    trained_on: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    license: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["native_size"] = list(self.native_size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        known = {f for f in cls.__dataclass_fields__}
+        data = {k: v for k, v in data.items() if k in known}
+        data["native_size"] = tuple(data["native_size"])
+        return cls(**data)
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write via a temporary file in the same folder and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(folder: str | Path, card: ModelCard, networks: Mapping[str, nn.Module | Mapping[str, Tensor]]) -> Path:
+    """Write ``card`` and the networks' weights (e.g. ``{"G": generator, "E": encoder}``) to ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, Tensor] = {}
+    for prefix, net in networks.items():
+        state = net.state_dict() if isinstance(net, nn.Module) else net
+        for key, value in state.items():
+            tensors[f"{prefix}.{key}"] = value.detach().cpu().contiguous()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"format": "synthpaint", "kind": card.kind})
+        os.replace(tmp, folder / WEIGHTS_FILE)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    atomic_write_bytes(folder / CARD_FILE, json.dumps(card.to_dict(), indent=2).encode())
+    return folder
+
+
+def read_card(folder: str | Path) -> ModelCard:
+    path = Path(folder) / CARD_FILE
+    try:
+        return ModelCard.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise CheckpointError(f"{folder} is not a synthpaint model: it has no {CARD_FILE}") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"the model card {path} is damaged ({exc})") from None
+
+
+def read_weights(folder: str | Path) -> dict[str, dict[str, Tensor]]:
+    """The model's tensors grouped by network prefix: ``{"G": {...}, "E": {...}}``."""
+    flat = read_state_dict(Path(folder) / WEIGHTS_FILE)
+    grouped: dict[str, dict[str, Tensor]] = {}
+    for key, value in flat.items():
+        prefix, _, rest = key.partition(".")
+        grouped.setdefault(prefix, {})[rest] = value
+    return grouped
+
+
+def read_state_dict(path: str | Path) -> dict[str, Tensor]:
+    """Tensors of a .safetensors file or a PyTorch pickle, never executing code from the file.
+
+    Pickles load with ``weights_only=True``: a file that needs anything but tensors and plain
+    containers (for example one crafted to run code) is refused. Lightning checkpoints are unwrapped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{path.name} is not a readable safetensors file ({exc})") from None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise CheckpointError(
+            f"refused to load {path.name}: it contains Python objects other than tensors, which could run "
+            f"code on this machine ({first_line})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint ({exc})") from None
+    if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
+        data = data["state_dict"]
+    if not isinstance(data, Mapping) or not all(isinstance(v, Tensor) for v in data.values()):
+        raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
+    return dict(data)
+
+
+def load_checked(module: nn.Module, state: Mapping[str, Tensor], source: str, hint: str = "") -> None:
+    """Load ``state`` into ``module`` after checking every key and shape; name the first mismatch.
+
+    ``num_batches_tracked`` may be missing (old files); it does not affect inference.
+    """
+    expected = module.state_dict()
+    suffix = f" ({hint})" if hint else ""
+    for key, value in expected.items():
+        if key not in state:
+            if key.endswith("num_batches_tracked"):
+                continue
+            raise CheckpointError(f"{source} does not fit this network: key '{key}' is missing{suffix}")
+        got = tuple(state[key].shape)
+        if got != tuple(value.shape):
+            raise CheckpointError(
+                f"{source} does not fit this network: '{key}' has shape {got} in the file, "
+                f"expected {tuple(value.shape)}{suffix}"
+            )
+    for key in state:
+        if key not in expected:
+            raise CheckpointError(f"{source} does not fit this network: unexpected key '{key}'{suffix}")
+    module.load_state_dict(state, strict=False)

@@ -1,0 +1,1 @@
+"""Network definitions shared by the engine (inference) and the trainers."""

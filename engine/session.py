@@ -1,0 +1,238 @@
+"""Loaded models ready for inference: the public API behind ``engine.load_model``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from engine.checkpoints import ModelCard, load_checked, read_card, read_weights
+from engine.device import pick_device, pick_dtype
+from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.labels import LabelSet
+from engine.models.semantics import SemanticMap, instance_edges
+from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
+from engine.registry import resolve_model
+from engine.style_transfer import FALLBACK_DESCRIPTION, transfer_colors
+
+MAX_WORKING_PIXELS = 16_000_000  # beyond this a single synthesis would not fit in memory on most machines
+
+
+def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) in [-1, 1] -> HxWx3 uint8, truncating like the official ``tensor2im``."""
+    array = ((image[0].float().permute(1, 2, 0) + 1) / 2 * 255).clamp(0, 255)
+    return array.cpu().numpy().astype(np.uint8)
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> (1, 3, H, W) float in [-1, 1], as the official data pipeline does."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise InputImageError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    return (torch.from_numpy(image).float().div(255).sub(0.5).div(0.5)).permute(2, 0, 1)[None]
+
+
+def resize_ids(ids: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of an integer map to (H, W); never invents ids."""
+    if ids.shape == tuple(size):
+        return ids
+    rows = (np.arange(size[0]) * ids.shape[0] // size[0]).clip(0, ids.shape[0] - 1)
+    cols = (np.arange(size[1]) * ids.shape[1] // size[1]).clip(0, ids.shape[1] - 1)
+    return ids[rows[:, None], cols[None, :]]
+
+
+@contextmanager
+def friendly_oom(what: str) -> Iterator[None]:
+    """Turn out-of-memory during inference into a message that says what to change."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        raise InferenceError(
+            f"out of GPU memory while {what}; lower the output resolution or switch the device to CPU"
+        ) from None
+    except RuntimeError as exc:
+        if "out of memory" not in str(exc).lower() and "can't allocate memory" not in str(exc).lower():
+            raise
+        raise InferenceError(f"out of memory while {what}; lower the output resolution") from None
+
+
+class SynthesisModel:
+    """A label-map -> photo model (SPADE family) on a device, with input validation and resizing.
+
+    The network runs at ``resolution`` (its short side; the native training size by default): the
+    label map is nearest-resized to that scale, padded to the network's size multiple, and the
+    photo is cropped and resized back, so any canvas size works and the output matches it.
+    """
+
+    kind = "spade"
+
+    def __init__(
+        self,
+        card: ModelCard,
+        label_set: LabelSet,
+        generator: SPADEGenerator,
+        encoder: StyleEncoder | None,
+        device: torch.device,
+        dtype: torch.dtype,
+    ):
+        self.card = card
+        self.label_set = label_set
+        self.config: SPADEConfig = generator.config
+        self.device = device
+        self.dtype = dtype
+        self.generator = generator.to(device=device, dtype=dtype).eval()
+        self.encoder = None if encoder is None else encoder.to(device=device, dtype=dtype).eval()
+        self.resolution = min(self.config.native_size)
+
+    @property
+    def native_size(self) -> tuple[int, int]:
+        return self.config.native_size
+
+    @property
+    def has_style_encoder(self) -> bool:
+        return self.encoder is not None and self.config.use_vae
+
+    @property
+    def style_fallback(self) -> str | None:
+        """How a style image is used when the network itself cannot take one (None if it can)."""
+        return None if self.has_style_encoder else FALLBACK_DESCRIPTION
+
+    @property
+    def uses_instances(self) -> bool:
+        return self.config.use_instance_edges
+
+    def working_size(self, canvas: tuple[int, int]) -> tuple[int, int]:
+        """(H, W) the network runs at for a canvas of that size, before padding."""
+        if self.config.use_vae:
+            return self.native_size
+        scale = self.resolution / min(canvas)
+        size = (max(1, round(canvas[0] * scale)), max(1, round(canvas[1] * scale)))
+        if size[0] * size[1] > MAX_WORKING_PIXELS:
+            raise InferenceError(
+                f"a {canvas[1]}x{canvas[0]} canvas at resolution {self.resolution} would need "
+                f"{size[1]}x{size[0]} pixels; lower the output resolution"
+            )
+        return size
+
+    def encode_style(self, image: np.ndarray) -> np.ndarray:
+        """Style latent (the encoder's mean, deterministic) of an RGB uint8 image."""
+        if not self.has_style_encoder:
+            raise InferenceError(
+                f"the model '{self.card.name}' has no style encoder; style images are applied by "
+                f"{FALLBACK_DESCRIPTION}"
+            )
+        with torch.inference_mode(), friendly_oom("encoding the style image"):
+            mu, _ = self.encoder(image_to_tensor(image).to(self.device, self.dtype))
+        return mu[0].float().cpu().numpy()
+
+    def random_style(self, seed: int) -> np.ndarray:
+        """A style latent drawn from the prior N(0, I), reproducible from ``seed``."""
+        generator = torch.Generator().manual_seed(int(seed))
+        return torch.randn(self.config.z_dim, generator=generator).numpy()
+
+    def synthesize(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray | None = None,
+        style: np.ndarray | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """Label ids (H, W) -> photo (H, W, 3) uint8.
+
+        ``style``: an RGB uint8 image, a z vector (models with a style encoder), or None.
+        ``seed`` draws a random style z (VAE models); without style or seed they use z = 0, the
+        prior's mean. Models without an encoder are deterministic and apply a style image by
+        ``style_fallback``.
+        """
+        labels = np.asarray(labels)
+        if labels.ndim != 2 or labels.size == 0:
+            raise InputImageError(f"a label map must be a non-empty 2-D array of ids, got shape {labels.shape}")
+        self.label_set.validate(labels)
+        if instances is not None and np.asarray(instances).shape != labels.shape:
+            raise InputImageError(
+                f"the instance map is {np.asarray(instances).shape[::-1]} but the label map is {labels.shape[::-1]}"
+            )
+        canvas = labels.shape
+        work = self.working_size(canvas)
+        semantics = self._semantics(labels, instances, work)
+        z = self._style_latent(style, seed)
+        with torch.inference_mode(), friendly_oom(f"synthesizing at {work[1]}x{work[0]}"):
+            photo = tensor_to_uint8(self.generator(semantics, z))[: work[0], : work[1]]
+        if work != canvas:
+            photo = np.asarray(Image.fromarray(photo).resize((canvas[1], canvas[0]), Image.BICUBIC))
+        if style is not None and np.asarray(style).ndim == 3 and not self.has_style_encoder:
+            photo = transfer_colors(photo, np.asarray(style))
+        return photo
+
+    def warm_up(self) -> None:
+        """One synthesis at native size, so the first user stroke does not pay for lazy initialisation."""
+        h, w = self.native_size
+        background = self.label_set.background_id
+        self.synthesize(np.full((h, w), background, dtype=np.int32), seed=0 if self.config.use_vae else None)
+
+    def _semantics(self, labels: np.ndarray, instances: np.ndarray | None, work: tuple[int, int]) -> SemanticMap:
+        k = self.config.size_multiple
+        padded = (-(-work[0] // k) * k, -(-work[1] // k) * k)
+        pad = ((0, padded[0] - work[0]), (0, padded[1] - work[1]))
+        channels = np.pad(resize_ids(self.label_set.to_channels(labels), work), pad, mode="edge")
+        edges = None
+        if self.config.use_instance_edges:
+            inst = np.asarray(instances) if instances is not None else labels
+            inst = np.pad(resize_ids(inst.astype(np.int64), work), pad, mode="edge")
+            edges = instance_edges(torch.from_numpy(inst)[None]).to(self.device, self.dtype)
+        return SemanticMap(torch.from_numpy(channels)[None].to(self.device), self.config.num_classes, edges)
+
+    def _style_latent(self, style: np.ndarray | None, seed: int | None) -> torch.Tensor | None:
+        if not self.config.use_vae:
+            if style is not None and np.asarray(style).ndim == 1:
+                raise InferenceError(f"the model '{self.card.name}' takes no style vector (it has no style encoder)")
+            return None
+        if style is None:
+            z = self.random_style(seed) if seed is not None else np.zeros(self.config.z_dim, np.float32)
+        else:
+            style = np.asarray(style)
+            z = self.encode_style(style) if style.ndim == 3 else style.astype(np.float32)
+        if z.shape != (self.config.z_dim,):
+            raise InferenceError(f"a style vector must have {self.config.z_dim} values, got shape {z.shape}")
+        return torch.from_numpy(z)[None].to(self.device, self.dtype)
+
+
+def load_model(
+    name_or_path: str | Path, device: str = "auto", precision: str = "auto", warm_up: bool | None = None
+) -> SynthesisModel:
+    """Load an installed model by name, or a model folder, onto ``device`` ('auto', 'cpu', 'cuda', 'mps').
+
+    ``warm_up`` defaults to on for GPUs, where the first call pays for kernel selection.
+    """
+    folder = resolve_model(name_or_path)
+    card = read_card(folder)
+    if card.kind != "spade":
+        raise CheckpointError(f"model '{card.name}' is a '{card.kind}' model, which this version cannot run")
+    if card.label_set is None:
+        raise CheckpointError(f"model '{card.name}' has no label set in its card")
+    label_set = LabelSet.from_dict(card.label_set)
+    try:
+        config = SPADEConfig.from_dict(card.architecture)
+    except TypeError as exc:
+        raise CheckpointError(f"the architecture in {folder / 'model.json'} is not a SPADE config ({exc})") from None
+    if label_set.label_nc != config.label_nc or (label_set.dontcare_id is not None and not config.contain_dontcare):
+        raise CheckpointError(
+            f"model '{card.name}' has {config.label_nc} label channels, which does not fit its label set "
+            f"'{label_set.name}' ({label_set.label_nc} classes)"
+        )
+    weights = read_weights(folder)
+    generator = SPADEGenerator(config)
+    load_checked(generator, weights.get("G", {}), f"{folder.name}/G")
+    encoder = None
+    if "E" in weights:
+        encoder = StyleEncoder(config)
+        load_checked(encoder, weights["E"], f"{folder.name}/E")
+    torch_device = pick_device(device)
+    model = SynthesisModel(card, label_set, generator, encoder, torch_device, pick_dtype(torch_device, precision))
+    if warm_up or (warm_up is None and torch_device.type != "cpu"):
+        model.warm_up()
+    return model

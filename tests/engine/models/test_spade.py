@@ -1,0 +1,131 @@
+"""SPADE against the official code's outputs (shared/reference/fixtures) and release manifests."""
+
+import pytest
+import torch
+
+from engine.checkpoints import load_checked
+from engine.models.blocks import LabelConv3x3, fold_spectral_norm
+from engine.models.semantics import SemanticMap, instance_edges
+from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
+from tests.conftest import load_fixture, load_manifest
+from tests.reference_recipe import recipe_state_dict
+
+ATOL = 1e-4  # fixtures README: outputs in [-1, 1], fp32 CPU, spectral norm folded at load
+
+
+def fixture_semantics(io: dict, config: SPADEConfig) -> SemanticMap:
+    edges = instance_edges(io["instance_i32"].long()[:, 0]) if config.use_instance_edges else None
+    return SemanticMap(io["label_u8"].long()[:, 0], config.num_classes, edges)
+
+
+@pytest.mark.parametrize("name", ["spade_small", "spade_small_city", "spade_small_vae"])
+def test_generator_matches_official_output(name):
+    io, weights, info = load_fixture(name)
+    config = SPADEConfig.from_official_options(info["options"])
+    generator = SPADEGenerator(config).eval()
+    load_checked(generator, fold_spectral_norm(weights["G"]), name)
+    semantics = fixture_semantics(io, config)
+    assert torch.equal(semantics.one_hot(), io["input_semantics_u8"].float())
+    with torch.inference_mode():
+        out = generator(semantics, io.get("z"))
+    expected = io["G_out_z"] if config.use_vae else io["G_out"]
+    assert out.shape == expected.shape
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=0)
+
+
+def test_style_encoder_matches_official_mu_and_logvar():
+    io, weights, info = load_fixture("spade_small_encoder")
+    encoder = StyleEncoder(SPADEConfig.from_official_options(info["options"])).eval()
+    load_checked(encoder, fold_spectral_norm(weights["E"]), "E")
+    for image, mu, logvar in [("style_u8", "E_mu", "E_logvar"), ("style2_u8", "E_mu_style2", "E_logvar_style2")]:
+        x = (io[image].float() / 255 - 0.5) / 0.5
+        with torch.inference_mode():
+            got_mu, got_logvar = encoder(x.permute(2, 0, 1)[None])
+        torch.testing.assert_close(got_mu, io[mu], atol=ATOL, rtol=0)
+        torch.testing.assert_close(got_logvar, io[logvar], atol=ATOL, rtol=0)
+
+
+def test_full_size_coco_generator_matches_official_output():
+    manifest = load_manifest("spade_coco")
+    io, _, info = load_fixture("spade_coco_full_recipe")
+    entries = manifest["networks"]["G"]["state_dict"]
+    state = recipe_state_dict(entries, info["G_recipe_seed"])
+    for key, first in info["G_first_values"].items():
+        assert state[key].flatten()[:3].tolist() == pytest.approx(first, abs=1e-7)
+    config = SPADEConfig.from_official_options(manifest["options"])
+    generator = SPADEGenerator(config).eval()
+    load_checked(generator, fold_spectral_norm(state), "recipe")
+    labels = io["label_raw_u8"].long()
+    labels[labels == 255] = config.label_nc
+    semantics = SemanticMap(labels[None], config.num_classes, instance_edges(io["instance_i32"].long()[:, 0]))
+    with torch.inference_mode():
+        out = generator(semantics)
+    torch.testing.assert_close(out, io["G_out"], atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "name", ["spade_coco", "spade_ade20k", "spade_cityscapes", "spade_coco_vae", "spade_ade20k_vae", "spade_cityscapes_vae"]
+)
+def test_release_manifest_keys_and_shapes_load(name):
+    manifest = load_manifest(name)
+    config = SPADEConfig.from_official_options(manifest["options"])
+    assert list(config.native_size) == manifest["derived"]["output_size_hw"]
+    for part, cls in [("G", SPADEGenerator), ("E", StyleEncoder)]:
+        if part not in manifest["networks"]:
+            continue
+        state = {e["key"]: torch.zeros(e["shape"]) for e in manifest["networks"][part]["state_dict"]}
+        for key in state:
+            if key.endswith("weight_u") or key.endswith("weight_v"):
+                state[key] = torch.ones(state[key].shape)
+            if key.endswith("weight_orig"):
+                state[key] = torch.ones(state[key].shape)
+        load_checked(cls(config), fold_spectral_norm(state), name)
+
+
+def test_label_conv_equals_a_plain_conv_over_the_one_hot_map():
+    torch.manual_seed(1)
+    layer = LabelConv3x3(num_classes=7, has_edges=True, out_channels=5)
+    semantics = SemanticMap(torch.randint(0, 7, (2, 9, 11)), 7, instance_edges(torch.randint(0, 2, (2, 9, 11))))
+    expected = torch.nn.functional.conv2d(semantics.one_hot(), layer.weight, layer.bias, padding=1)
+    torch.testing.assert_close(layer(semantics), expected, atol=1e-5, rtol=0)
+
+
+def test_label_conv_gradients_match_the_plain_conv():
+    torch.manual_seed(2)
+    layer = LabelConv3x3(num_classes=4, has_edges=False, out_channels=3)
+    semantics = SemanticMap(torch.randint(0, 4, (1, 6, 6)), 4)
+    layer(semantics).square().sum().backward()
+    weight = layer.weight.detach().clone().requires_grad_()
+    torch.nn.functional.conv2d(semantics.one_hot(), weight, layer.bias.detach(), padding=1).square().sum().backward()
+    torch.testing.assert_close(layer.weight.grad, weight.grad, atol=1e-5, rtol=0)
+
+
+def test_clade_generator_runs_at_any_multiple_of_32_and_trains():
+    config = SPADEConfig(label_nc=12, use_instance_edges=True, ngf=8, norm="clade")
+    generator = SPADEGenerator(config)
+    labels = torch.randint(0, 12, (2, 64, 96))
+    semantics = SemanticMap(labels, config.num_classes, instance_edges(labels))
+    out = generator(semantics)
+    assert out.shape == (2, 3, 64, 96)
+    assert out.abs().max() <= 1
+    out.mean().backward()
+    assert generator.head_0.norm_0.gamma.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="multiples of 32"):
+        generator(SemanticMap(torch.zeros(1, 40, 64, dtype=torch.long), config.num_classes, torch.zeros(1, 1, 40, 64)))
+
+
+@pytest.mark.skipif(
+    not torch.backends.mkldnn.is_available(), reason="bf16 on the CPU needs oneDNN"
+)
+def test_bf16_stays_close_to_fp32_on_the_official_fixture():
+    io, weights, info = load_fixture("spade_small")
+    config = SPADEConfig.from_official_options(info["options"])
+    generator = SPADEGenerator(config).eval()
+    load_checked(generator, fold_spectral_norm(weights["G"]), "spade_small")
+    semantics = fixture_semantics(io, config)
+    with torch.inference_mode():
+        reference = generator(semantics)
+        low = generator.to(torch.bfloat16)(semantics.to("cpu", torch.bfloat16)).float()
+    # bf16 keeps 8 bits of mantissa: about 2 levels of a uint8 image on average
+    assert (low - reference).abs().mean() < 0.02
+    assert (low - reference).abs().max() < 0.15

@@ -1,0 +1,98 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.cli import main
+from engine.labels import get_label_set
+from tests.conftest import REPO, load_fixture
+from tests.factories import make_tiny_spade
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_tiny_spade(tmp_path_factory.mktemp("models") / "tiny-facades", "facades", instances=True)
+
+
+def facade_ids(h=48, w=80) -> np.ndarray:
+    ids = np.full((h, w), 2, np.uint8)
+    ids[:10] = 1
+    ids[20:30, 10:30] = 3
+    return ids
+
+
+def test_synth_end_to_end_in_a_subprocess(model_dir, tmp_path):
+    Image.fromarray(facade_ids()).save(tmp_path / "labels.png")
+    out = tmp_path / "out.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "synth", "--model", str(model_dir), "--labels", str(tmp_path / "labels.png"),
+         "-o", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (80, 48)
+
+
+def test_id_palette_and_colour_pngs_give_the_same_photo(model_dir, tmp_path, capsys):
+    ids = facade_ids()
+    facades = get_label_set("facades")
+    Image.fromarray(ids).save(tmp_path / "ids.png")
+    facades.to_palette_image(ids).save(tmp_path / "palette.png")
+    Image.fromarray(facades.to_colors(ids)).save(tmp_path / "colors.png")
+    outputs = []
+    for name in ("ids", "palette", "colors"):
+        out = tmp_path / f"{name}_out.png"
+        assert main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / f"{name}.png"), "-o", str(out)]) == 0
+        outputs.append(np.asarray(Image.open(out)))
+    assert np.array_equal(outputs[0], outputs[1]) and np.array_equal(outputs[0], outputs[2])
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_instances_png_and_16_bit_ids(model_dir, tmp_path):
+    ids = facade_ids()
+    Image.fromarray(ids).save(tmp_path / "ids.png")
+    instances = (ids.astype(np.int32) * 1000)
+    instances[:, 40:] += 1
+    Image.fromarray(instances.astype(np.uint16)).save(tmp_path / "inst.png")
+    plain, split = tmp_path / "plain.png", tmp_path / "split.png"
+    assert main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / "ids.png"), "-o", str(plain)]) == 0
+    args = ["synth", "--model", str(model_dir), "--labels", str(tmp_path / "ids.png"), "--instances",
+            str(tmp_path / "inst.png"), "-o", str(split)]
+    assert main(args) == 0
+    assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(split)))
+
+
+@pytest.mark.parametrize(
+    "make_input, message",
+    [
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n broken"), "labels.png"),
+        (lambda p: None, "labels.png"),
+        (lambda p: Image.fromarray(np.full((8, 8, 3), (1, 2, 3), np.uint8)).save(p), "#010203"),
+        (lambda p: Image.fromarray(np.full((8, 8), 40, np.uint8)).save(p), "label id 40"),
+    ],
+    ids=["corrupt", "missing", "unknown-colour", "id-out-of-range"],
+)
+def test_bad_input_gives_one_line_error_and_no_traceback(model_dir, tmp_path, capsys, make_input, message):
+    make_input(tmp_path / "labels.png")
+    code = main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / "labels.png"), "-o",
+                 str(tmp_path / "o.png")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_import_official_and_models_listing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SYNTHPAINT_HOME", str(tmp_path / "home"))
+    _, weights, _ = load_fixture("spade_small")
+    torch.save(weights["G"], tmp_path / "latest_net_G.pth")
+    code = main(["import-official", "--kind", "spade", "--generator", str(tmp_path / "latest_net_G.pth"),
+                 "--labelset", "ade20k", "-o", str(tmp_path / "home" / "models" / "x")])
+    assert code == 2 and "does not fit" in capsys.readouterr().err
+    make_tiny_spade(tmp_path / "home" / "models" / "mine", "facades", name="my-facades")
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "my-facades" in out and "facades" in out and "coco" in out

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from engine import load_model
+from engine.errors import InferenceError, LabelRangeError
+from engine.style_transfer import lab_statistics
+from tests.factories import make_tiny_spade
+
+
+@pytest.fixture(scope="module")
+def facades_model(tmp_path_factory):
+    return load_model(make_tiny_spade(tmp_path_factory.mktemp("m"), "facades", instances=True), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def vae_model(tmp_path_factory):
+    return load_model(make_tiny_spade(tmp_path_factory.mktemp("v"), "facades", use_vae=True), device="cpu")
+
+
+def facade_map(h: int, w: int) -> np.ndarray:
+    labels = np.full((h, w), 2, np.int32)
+    labels[: h // 4] = 1
+    labels[h // 2 : h // 2 + h // 8, w // 4 : w // 2] = 3
+    return labels
+
+
+@pytest.mark.parametrize("size", [(64, 64), (37, 101), (200, 90), (1, 1)])
+def test_output_has_the_painted_size(facades_model, size):
+    photo = facades_model.synthesize(facade_map(*size))
+    assert photo.shape == (*size, 3) and photo.dtype == np.uint8
+
+
+def test_output_depends_on_the_labels_and_is_deterministic(facades_model):
+    a = facade_map(64, 64)
+    b = a.copy()
+    b[40:60, 40:60] = 12
+    out_a = facades_model.synthesize(a)
+    out_b = facades_model.synthesize(b)
+    assert np.array_equal(out_a, facades_model.synthesize(a))
+    changed = np.abs(out_a.astype(int) - out_b.astype(int)).sum(axis=2) > 0
+    assert changed[40:60, 40:60].mean() > 0.9
+    assert changed[:20, :20].mean() < 0.5
+
+
+def test_instance_boundaries_reach_the_model_and_default_to_class_boundaries(facades_model):
+    labels = facade_map(64, 64)
+    default = facades_model.synthesize(labels)
+    assert np.array_equal(default, facades_model.synthesize(labels, instances=labels * 1000 + 7))
+    split = labels * 1000
+    split[:, 32:] += 1  # the same classes, but every region cut into two instances
+    assert not np.array_equal(default, facades_model.synthesize(labels, instances=split))
+
+
+def test_label_outside_the_set_is_a_clear_error(facades_model):
+    labels = facade_map(32, 32)
+    labels[5, 7] = 99
+    with pytest.raises(LabelRangeError, match=r"99 at pixel \(x=7, y=5\)"):
+        facades_model.synthesize(labels)
+
+
+def test_style_image_without_encoder_moves_colours_towards_the_style(facades_model):
+    labels = facade_map(64, 64)
+    plain = facades_model.synthesize(labels)
+    style = np.zeros((50, 50, 3), np.uint8)
+    style[..., 0] = 220
+    style[..., 2] = 30
+    styled = facades_model.synthesize(labels, style=style)
+    assert facades_model.style_fallback and "Lab" in facades_model.style_fallback
+    target = lab_statistics(style)[0]
+    assert np.abs(lab_statistics(styled)[0] - target).sum() < np.abs(lab_statistics(plain)[0] - target).sum()
+    with pytest.raises(InferenceError, match="no style encoder"):
+        facades_model.encode_style(style)
+
+
+def test_vae_styles_seeds_and_vectors(vae_model):
+    labels = facade_map(96, 128)
+    assert vae_model.has_style_encoder and vae_model.style_fallback is None
+    a, a2, b = (vae_model.synthesize(labels, seed=s) for s in (1, 1, 2))
+    assert a.shape == (96, 128, 3)
+    assert np.array_equal(a, a2) and not np.array_equal(a, b)
+    rng = np.random.default_rng(0)
+    style = rng.integers(0, 255, (80, 60, 3), dtype=np.uint8)
+    z = vae_model.encode_style(style)
+    assert z.shape == (256,)
+    assert np.array_equal(vae_model.synthesize(labels, style=style), vae_model.synthesize(labels, style=z))
+    with pytest.raises(InferenceError, match="256 values"):
+        vae_model.synthesize(labels, style=np.zeros(3, np.float32))
+
+
+def test_huge_canvas_at_full_resolution_is_refused_with_a_message(facades_model):
+    facades_model.resolution = 5000
+    try:
+        with pytest.raises(InferenceError, match="lower the output resolution"):
+            facades_model.synthesize(np.ones((5000, 6000), np.int32))
+    finally:
+        facades_model.resolution = min(facades_model.native_size)
