@@ -30,8 +30,12 @@ CONFIGS = {
     "compact CLADE ngf 16": SPADEConfig(label_nc=12, use_instance_edges=True, ngf=16, norm="clade"),
     "compact CLADE ngf 32": SPADEConfig(label_nc=12, use_instance_edges=True, ngf=32, norm="clade"),
 }
-RUNS = [("official SPADE (COCO)", 256), ("official SPADE (COCO)", 512), ("compact CLADE ngf 16", 256),
-        ("compact CLADE ngf 32", 256)]
+RUNS = [
+    ("official SPADE (COCO)", 256),
+    ("official SPADE (COCO)", 512),
+    ("compact CLADE ngf 16", 256),
+    ("compact CLADE ngf 32", 256),
+]
 
 
 @contextmanager
@@ -58,8 +62,14 @@ def random_semantics(config: SPADEConfig, size: int, device: torch.device, dtype
     return SemanticMap(labels.to(device), config.num_classes, edges)
 
 
-def time_ms(generator: SPADEGenerator, config: SPADEConfig, size: int, device: torch.device,
-            dtype: torch.dtype, repeats: int) -> float:
+def time_ms(
+    generator: SPADEGenerator,
+    config: SPADEConfig,
+    size: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    repeats: int,
+) -> float:
     """Median wall time of a whole synthesis call (fresh label map each time, as when painting)."""
     times = []
     with torch.inference_mode():
@@ -77,7 +87,9 @@ def time_ms(generator: SPADEGenerator, config: SPADEConfig, size: int, device: t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     parser.add_argument("--baseline", action="store_true", help="also time the one-hot reference")
@@ -89,9 +101,14 @@ def main() -> None:
         targets.append((torch.device("cpu"), torch.bfloat16))
     if torch.cuda.is_available():
         targets += [(torch.device("cuda"), torch.float32), (torch.device("cuda"), torch.float16)]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
-          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""))
-    print(f"{'model':24} {'size':>5} {'device':>6} {'dtype':>9} {'ms':>9}" + (f" {'one-hot ms':>11} {'speed-up':>8}" if args.baseline else ""))
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+        + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "")
+    )
+    print(
+        f"{'model':24} {'size':>5} {'device':>6} {'dtype':>9} {'ms':>9}"
+        + (f" {'one-hot ms':>11} {'speed-up':>8}" if args.baseline else "")
+    )
     for name, size in RUNS:
         config = CONFIGS[name]
         for device, dtype in targets:

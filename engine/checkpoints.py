@@ -74,7 +74,9 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
         raise
 
 
-def save_model(folder: str | Path, card: ModelCard, networks: Mapping[str, nn.Module | Mapping[str, Tensor]]) -> Path:
+def save_model(
+    folder: str | Path, card: ModelCard, networks: Mapping[str, nn.Module | Mapping[str, Tensor]]
+) -> Path:
     """Write ``card`` and the networks' weights (e.g. ``{"G": generator, "E": encoder}``) to ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

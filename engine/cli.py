@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="turn a label map into a photo")
-    synth.add_argument("--model", help="installed model name or model folder (default: the first shipped one)")
+    synth.add_argument(
+        "--model", help="installed model name or model folder (default: the first shipped one)"
+    )
     synth.add_argument(
         "--labels",
         required=True,
@@ -42,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--kind", required=True, choices=KINDS)
     imp.add_argument("--generator", required=True, type=Path, help="e.g. latest_net_G.pth")
     imp.add_argument("--encoder", type=Path, help="style encoder, e.g. latest_net_E.pth (VAE variants)")
-    imp.add_argument("--labelset", required=True, help="label set the release was trained on (coco, ade20k, ...)")
+    imp.add_argument(
+        "--labelset", required=True, help="label set the release was trained on (coco, ade20k, ...)"
+    )
     imp.add_argument("--name", help="model name (default: <kind>-<labelset>-official)")
     imp.add_argument("-o", "--output", required=True, type=Path, help="model folder to write")
     return parser
@@ -104,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "models":
             run_models()
         else:
-            folder = import_official(args.kind, args.generator, args.labelset, args.output, args.encoder, args.name)
+            folder = import_official(
+                args.kind, args.generator, args.labelset, args.output, args.encoder, args.name
+            )
             print(f"wrote model {folder}")
     except SynthpaintError as exc:
         print(f"error: {exc}", file=sys.stderr)

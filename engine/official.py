@@ -40,7 +40,9 @@ def import_official(
 ) -> Path:
     """Convert an official release into a model folder the engine loads; returns the folder."""
     if kind != "spade":
-        raise CheckpointError(f"import of '{kind}' checkpoints is not supported yet (supported: {', '.join(KINDS)})")
+        raise CheckpointError(
+            f"import of '{kind}' checkpoints is not supported yet (supported: {', '.join(KINDS)})"
+        )
     return _import_spade(Path(generator), get_label_set(label_set), Path(out_dir), encoder, name)
 
 
@@ -58,7 +60,9 @@ def _import_spade(
         raise CheckpointError(f"{generator.name} is not a SPADE generator: it has no 'fc.weight'")
     use_vae = fc.dim() == 2
     ngf = (fc.shape[0] // 16) if not use_vae else g_state["head_0.conv_0.weight"].shape[0] // 16
-    config = SPADEConfig(**SPADE_PRESETS[label_set.name], ngf=ngf, use_vae=use_vae, has_encoder=encoder is not None)
+    config = SPADEConfig(
+        **SPADE_PRESETS[label_set.name], ngf=ngf, use_vae=use_vae, has_encoder=encoder is not None
+    )
     if use_vae and encoder is None:
         raise CheckpointError(
             f"{generator.name} is a VAE generator (style-encoder variant): pass its encoder with --encoder"

@@ -54,4 +54,6 @@ def resolve_model(name_or_path: str | Path) -> Path:
         if str(name_or_path) in (card.name, folder.name):
             return folder
     names = ", ".join(card.name for _, card in list_models()) or "none installed"
-    raise ModelNotFoundError(f"no model '{name_or_path}' (not a model folder, nor an installed model: {names})")
+    raise ModelNotFoundError(
+        f"no model '{name_or_path}' (not a model folder, nor an installed model: {names})"
+    )

@@ -150,11 +150,14 @@ class SynthesisModel:
         """
         labels = np.asarray(labels)
         if labels.ndim != 2 or labels.size == 0:
-            raise InputImageError(f"a label map must be a non-empty 2-D array of ids, got shape {labels.shape}")
+            raise InputImageError(
+                f"a label map must be a non-empty 2-D array of ids, got shape {labels.shape}"
+            )
         self.label_set.validate(labels)
         if instances is not None and np.asarray(instances).shape != labels.shape:
             raise InputImageError(
-                f"the instance map is {np.asarray(instances).shape[::-1]} but the label map is {labels.shape[::-1]}"
+                f"the instance map is {np.asarray(instances).shape[::-1]} "
+                f"but the label map is {labels.shape[::-1]} (width, height)"
             )
         canvas = labels.shape
         work = self.working_size(canvas)
@@ -174,7 +177,9 @@ class SynthesisModel:
         background = self.label_set.background_id
         self.synthesize(np.full((h, w), background, dtype=np.int32), seed=0 if self.config.use_vae else None)
 
-    def _semantics(self, labels: np.ndarray, instances: np.ndarray | None, work: tuple[int, int]) -> SemanticMap:
+    def _semantics(
+        self, labels: np.ndarray, instances: np.ndarray | None, work: tuple[int, int]
+    ) -> SemanticMap:
         k = self.config.size_multiple
         padded = (-(-work[0] // k) * k, -(-work[1] // k) * k)
         pad = ((0, padded[0] - work[0]), (0, padded[1] - work[1]))
@@ -189,7 +194,9 @@ class SynthesisModel:
     def _style_latent(self, style: np.ndarray | None, seed: int | None) -> torch.Tensor | None:
         if not self.config.use_vae:
             if style is not None and np.asarray(style).ndim == 1:
-                raise InferenceError(f"the model '{self.card.name}' takes no style vector (it has no style encoder)")
+                raise InferenceError(
+                    f"the model '{self.card.name}' takes no style vector (it has no style encoder)"
+                )
             return None
         if style is None:
             z = self.random_style(seed) if seed is not None else np.zeros(self.config.z_dim, np.float32)
@@ -218,8 +225,12 @@ def load_model(
     try:
         config = SPADEConfig.from_dict(card.architecture)
     except TypeError as exc:
-        raise CheckpointError(f"the architecture in {folder / 'model.json'} is not a SPADE config ({exc})") from None
-    if label_set.label_nc != config.label_nc or (label_set.dontcare_id is not None and not config.contain_dontcare):
+        raise CheckpointError(
+            f"the architecture in {folder / 'model.json'} is not a SPADE config ({exc})"
+        ) from None
+    if label_set.label_nc != config.label_nc or (
+        label_set.dontcare_id is not None and not config.contain_dontcare
+    ):
         raise CheckpointError(
             f"model '{card.name}' has {config.label_nc} label channels, which does not fit its label set "
             f"'{label_set.name}' ({label_set.label_nc} classes)"
@@ -232,7 +243,9 @@ def load_model(
         encoder = StyleEncoder(config)
         load_checked(encoder, weights["E"], f"{folder.name}/E")
     torch_device = pick_device(device)
-    model = SynthesisModel(card, label_set, generator, encoder, torch_device, pick_dtype(torch_device, precision))
+    model = SynthesisModel(
+        card, label_set, generator, encoder, torch_device, pick_dtype(torch_device, precision)
+    )
     if warm_up or (warm_up is None and torch_device.type != "cpu"):
         model.warm_up()
     return model

@@ -23,7 +23,9 @@ def recipe_state_dict(entries: list[dict], seed: int, gain: float = 1.0) -> dict
         elif name == "running_var":
             value = 0.5 + rng.random(shape)
         elif name in ("weight", "weight_orig") and len(shape) >= 2:
-            fan_in = shape[0] * shape[2] * shape[3] if module == "ConvTranspose2d" else int(np.prod(shape[1:]))
+            fan_in = (
+                shape[0] * shape[2] * shape[3] if module == "ConvTranspose2d" else int(np.prod(shape[1:]))
+            )
             value = gain * rng.standard_normal(shape) / np.sqrt(fan_in)
         elif name == "weight_u":
             value = rng.standard_normal(shape)
@@ -48,4 +50,3 @@ def recipe_state_dict(entries: list[dict], seed: int, gain: float = 1.0) -> dict
 
 def _normalize(x: np.ndarray) -> np.ndarray:
     return x / max(float(np.linalg.norm(x)), 1e-12)
-

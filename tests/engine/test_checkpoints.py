@@ -53,7 +53,9 @@ def test_missing_and_corrupt_checkpoints_say_which_file(tmp_path):
 def test_mismatch_names_the_first_wrong_key_and_shapes():
     small = SPADEGenerator(SPADEConfig(label_nc=5, ngf=2, norm_hidden=4))
     other = SPADEGenerator(SPADEConfig(label_nc=7, ngf=2, norm_hidden=4)).state_dict()
-    with pytest.raises(CheckpointError, match=r"'fc.weight' has shape \(32, 7, 3, 3\).*expected \(32, 5, 3, 3\)"):
+    with pytest.raises(
+        CheckpointError, match=r"'fc.weight' has shape \(32, 7, 3, 3\).*expected \(32, 5, 3, 3\)"
+    ):
         load_checked(small, other, "other.pth")
     partial = dict(small.state_dict())
     partial.pop("conv_img.bias")

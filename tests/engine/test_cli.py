@@ -28,9 +28,22 @@ def test_synth_end_to_end_in_a_subprocess(model_dir, tmp_path):
     Image.fromarray(facade_ids()).save(tmp_path / "labels.png")
     out = tmp_path / "out.png"
     result = subprocess.run(
-        [sys.executable, "-m", "engine", "synth", "--model", str(model_dir), "--labels", str(tmp_path / "labels.png"),
-         "-o", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "synth",
+            "--model",
+            str(model_dir),
+            "--labels",
+            str(tmp_path / "labels.png"),
+            "-o",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert Image.open(out).size == (80, 48)
@@ -45,7 +58,20 @@ def test_id_palette_and_colour_pngs_give_the_same_photo(model_dir, tmp_path, cap
     outputs = []
     for name in ("ids", "palette", "colors"):
         out = tmp_path / f"{name}_out.png"
-        assert main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / f"{name}.png"), "-o", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "synth",
+                    "--model",
+                    str(model_dir),
+                    "--labels",
+                    str(tmp_path / f"{name}.png"),
+                    "-o",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         outputs.append(np.asarray(Image.open(out)))
     assert np.array_equal(outputs[0], outputs[1]) and np.array_equal(outputs[0], outputs[2])
     assert "wrote" in capsys.readouterr().out
@@ -54,13 +80,25 @@ def test_id_palette_and_colour_pngs_give_the_same_photo(model_dir, tmp_path, cap
 def test_instances_png_and_16_bit_ids(model_dir, tmp_path):
     ids = facade_ids()
     Image.fromarray(ids).save(tmp_path / "ids.png")
-    instances = (ids.astype(np.int32) * 1000)
+    instances = ids.astype(np.int32) * 1000
     instances[:, 40:] += 1
     Image.fromarray(instances.astype(np.uint16)).save(tmp_path / "inst.png")
     plain, split = tmp_path / "plain.png", tmp_path / "split.png"
-    assert main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / "ids.png"), "-o", str(plain)]) == 0
-    args = ["synth", "--model", str(model_dir), "--labels", str(tmp_path / "ids.png"), "--instances",
-            str(tmp_path / "inst.png"), "-o", str(split)]
+    assert (
+        main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / "ids.png"), "-o", str(plain)])
+        == 0
+    )
+    args = [
+        "synth",
+        "--model",
+        str(model_dir),
+        "--labels",
+        str(tmp_path / "ids.png"),
+        "--instances",
+        str(tmp_path / "inst.png"),
+        "-o",
+        str(split),
+    ]
     assert main(args) == 0
     assert not np.array_equal(np.asarray(Image.open(plain)), np.asarray(Image.open(split)))
 
@@ -77,8 +115,17 @@ def test_instances_png_and_16_bit_ids(model_dir, tmp_path):
 )
 def test_bad_input_gives_one_line_error_and_no_traceback(model_dir, tmp_path, capsys, make_input, message):
     make_input(tmp_path / "labels.png")
-    code = main(["synth", "--model", str(model_dir), "--labels", str(tmp_path / "labels.png"), "-o",
-                 str(tmp_path / "o.png")])
+    code = main(
+        [
+            "synth",
+            "--model",
+            str(model_dir),
+            "--labels",
+            str(tmp_path / "labels.png"),
+            "-o",
+            str(tmp_path / "o.png"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: ") and message in err and "Traceback" not in err
@@ -89,8 +136,19 @@ def test_import_official_and_models_listing(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SYNTHPAINT_HOME", str(tmp_path / "home"))
     _, weights, _ = load_fixture("spade_small")
     torch.save(weights["G"], tmp_path / "latest_net_G.pth")
-    code = main(["import-official", "--kind", "spade", "--generator", str(tmp_path / "latest_net_G.pth"),
-                 "--labelset", "ade20k", "-o", str(tmp_path / "home" / "models" / "x")])
+    code = main(
+        [
+            "import-official",
+            "--kind",
+            "spade",
+            "--generator",
+            str(tmp_path / "latest_net_G.pth"),
+            "--labelset",
+            "ade20k",
+            "-o",
+            str(tmp_path / "home" / "models" / "x"),
+        ]
+    )
     assert code == 2 and "does not fit" in capsys.readouterr().err
     make_tiny_spade(tmp_path / "home" / "models" / "mine", "facades", name="my-facades")
     assert main(["models"]) == 0

@@ -37,7 +37,10 @@ def test_style_encoder_matches_official_mu_and_logvar():
     io, weights, info = load_fixture("spade_small_encoder")
     encoder = StyleEncoder(SPADEConfig.from_official_options(info["options"])).eval()
     load_checked(encoder, fold_spectral_norm(weights["E"]), "E")
-    for image, mu, logvar in [("style_u8", "E_mu", "E_logvar"), ("style2_u8", "E_mu_style2", "E_logvar_style2")]:
+    for image, mu, logvar in [
+        ("style_u8", "E_mu", "E_logvar"),
+        ("style2_u8", "E_mu_style2", "E_logvar_style2"),
+    ]:
         x = (io[image].float() / 255 - 0.5) / 0.5
         with torch.inference_mode():
             got_mu, got_logvar = encoder(x.permute(2, 0, 1)[None])
@@ -64,7 +67,15 @@ def test_full_size_coco_generator_matches_official_output():
 
 
 @pytest.mark.parametrize(
-    "name", ["spade_coco", "spade_ade20k", "spade_cityscapes", "spade_coco_vae", "spade_ade20k_vae", "spade_cityscapes_vae"]
+    "name",
+    [
+        "spade_coco",
+        "spade_ade20k",
+        "spade_cityscapes",
+        "spade_coco_vae",
+        "spade_ade20k_vae",
+        "spade_cityscapes_vae",
+    ],
 )
 def test_release_manifest_keys_and_shapes_load(name):
     manifest = load_manifest(name)
@@ -85,7 +96,9 @@ def test_release_manifest_keys_and_shapes_load(name):
 def test_label_conv_equals_a_plain_conv_over_the_one_hot_map():
     torch.manual_seed(1)
     layer = LabelConv3x3(num_classes=7, has_edges=True, out_channels=5)
-    semantics = SemanticMap(torch.randint(0, 7, (2, 9, 11)), 7, instance_edges(torch.randint(0, 2, (2, 9, 11))))
+    semantics = SemanticMap(
+        torch.randint(0, 7, (2, 9, 11)), 7, instance_edges(torch.randint(0, 2, (2, 9, 11)))
+    )
     expected = torch.nn.functional.conv2d(semantics.one_hot(), layer.weight, layer.bias, padding=1)
     torch.testing.assert_close(layer(semantics), expected, atol=1e-5, rtol=0)
 
@@ -96,7 +109,9 @@ def test_label_conv_gradients_match_the_plain_conv():
     semantics = SemanticMap(torch.randint(0, 4, (1, 6, 6)), 4)
     layer(semantics).square().sum().backward()
     weight = layer.weight.detach().clone().requires_grad_()
-    torch.nn.functional.conv2d(semantics.one_hot(), weight, layer.bias.detach(), padding=1).square().sum().backward()
+    torch.nn.functional.conv2d(
+        semantics.one_hot(), weight, layer.bias.detach(), padding=1
+    ).square().sum().backward()
     torch.testing.assert_close(layer.weight.grad, weight.grad, atol=1e-5, rtol=0)
 
 
@@ -111,12 +126,14 @@ def test_clade_generator_runs_at_any_multiple_of_32_and_trains():
     out.mean().backward()
     assert generator.head_0.norm_0.gamma.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="multiples of 32"):
-        generator(SemanticMap(torch.zeros(1, 40, 64, dtype=torch.long), config.num_classes, torch.zeros(1, 1, 40, 64)))
+        generator(
+            SemanticMap(
+                torch.zeros(1, 40, 64, dtype=torch.long), config.num_classes, torch.zeros(1, 1, 40, 64)
+            )
+        )
 
 
-@pytest.mark.skipif(
-    not torch.backends.mkldnn.is_available(), reason="bf16 on the CPU needs oneDNN"
-)
+@pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="bf16 on the CPU needs oneDNN")
 def test_bf16_stays_close_to_fp32_on_the_official_fixture():
     io, weights, info = load_fixture("spade_small")
     config = SPADEConfig.from_official_options(info["options"])
