@@ -51,6 +51,7 @@ class SemanticMap:
         self.edges = edges
         self._cache: dict[tuple[int, int], SemanticMap] = {}
         self._bags: Tensor | None = None
+        self._boundary: Tensor | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -81,6 +82,24 @@ class SemanticMap:
     def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> SemanticMap:
         edges = None if self.edges is None else self.edges.to(device=device, dtype=dtype)
         return SemanticMap(self.labels.to(device), self.num_classes, edges)
+
+    def boundary_mask(self) -> Tensor:
+        """(N, H, W) bool: pixels whose 5x5 neighbourhood is not one class without edges, or that lie
+        within 2 pixels of the border. Everywhere else two stacked 3x3 label convs see a constant input.
+        """
+        if self._boundary is None:
+            labels = self.labels.unsqueeze(1).float()
+            high = F.max_pool2d(labels, 5, stride=1, padding=2)
+            low = -F.max_pool2d(-labels, 5, stride=1, padding=2)
+            mask = high != low
+            if self.edges is not None:
+                mask |= F.max_pool2d(self.edges.float(), 5, stride=1, padding=2) != 0
+            mask[..., :2, :] = True
+            mask[..., -2:, :] = True
+            mask[..., :, :2] = True
+            mask[..., :, -2:] = True
+            self._boundary = mask[:, 0]
+        return self._boundary
 
     def bags(self) -> tuple[Tensor, Tensor | None]:
         """Indices (and weights) for the ``embedding_bag`` behind ``LabelConv3x3``; (N*H*W, taps).

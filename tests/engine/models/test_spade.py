@@ -146,3 +146,21 @@ def test_bf16_stays_close_to_fp32_on_the_official_fixture():
     # bf16 keeps 8 bits of mantissa: about 2 levels of a uint8 image on average
     assert (low - reference).abs().mean() < 0.02
     assert (low - reference).abs().max() < 0.15
+
+
+def test_sparse_boundary_modulation_equals_the_dense_convs():
+    """Inside regions SPADE's scale/shift come from a per-class table; the output must not change."""
+    torch.manual_seed(3)
+    config = SPADEConfig(label_nc=6, contain_dontcare=True, use_instance_edges=True, ngf=2, norm_hidden=16)
+    generator = SPADEGenerator(config).eval()
+    for module in generator.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.uniform_(0.5, 1.5)
+    coarse = torch.randint(0, 7, (1, 1, 3, 4)).float()
+    labels = torch.nn.functional.interpolate(coarse, size=(96, 128), mode="nearest")[:, 0].long()
+    semantics = SemanticMap(labels, config.num_classes, instance_edges(labels))
+    assert semantics.boundary_mask().float().mean() < 0.5  # the sparse path really runs at 96x128
+    dense = generator(semantics).detach()  # grad mode on -> dense convs everywhere
+    with torch.inference_mode():
+        sparse = generator(SemanticMap(labels, config.num_classes, instance_edges(labels)))
+    torch.testing.assert_close(sparse, dense, atol=1e-5, rtol=0)
