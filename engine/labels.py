@@ -522,3 +522,14 @@ def read_rgb_image(path: StrPath) -> np.ndarray:
         raise InputImageError(
             f"the image {path} uses colour mode {image.mode}, which has no RGB form"
         ) from err
+
+
+def remap_by_name(label_map: np.ndarray, source: LabelSet, target: LabelSet) -> np.ndarray:
+    """Translate a map between label sets by class name; classes the target lacks become its background."""
+    lut = np.full(source.max_id + 1, target.background_id, dtype=np.int32)
+    for cls in source.classes:
+        try:
+            lut[cls.id] = target.by_name(cls.name).id
+        except KeyError:
+            continue
+    return lut[label_map]

@@ -1,0 +1,1 @@
+"""synthpaint's Qt application. Reaches torch only through ``engine``."""

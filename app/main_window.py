@@ -1,0 +1,437 @@
+"""The main window: canvas, palette, live output, model picker, files."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QSplitter,
+    QUndoView,
+    QWidget,
+)
+
+from app.canvas import CanvasView, Tool
+from app.document import Document
+from app.new_canvas import NewCanvasDialog
+from app.palette import PaletteWidget
+from app.photo_view import PhotoView
+from app.project import (
+    PROJECT_SUFFIX,
+    Project,
+    discard_recovery,
+    load_project,
+    recovery_path,
+    save_project,
+    write_recovery,
+)
+from app.worker import EngineClient
+from engine import SynthpaintError
+from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
+from engine.registry import list_models
+from engine.session import SynthesisModel
+
+TOOL_KEYS = {
+    Tool.BRUSH: "B",
+    Tool.ERASER: "E",
+    Tool.FILL: "G",
+    Tool.LINE: "L",
+    Tool.RECTANGLE: "R",
+    Tool.ELLIPSE: "O",
+    Tool.LASSO: "A",
+    Tool.EYEDROPPER: "I",
+}
+AUTOSAVE_MS = 60_000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, model: str | None = None):
+        super().__init__()
+        self.settings = settings or QSettings("synthpaint", "synthpaint")
+        self.session_id = uuid.uuid4().hex[:8]
+        self.project_path: Path | None = None
+        self.model: SynthesisModel | None = None
+        self.last_stamp_shown = 0
+        self.live = True
+
+        label_set = get_label_set(str(self.settings.value("default_label_set", "facades")))
+        self.document = Document.blank(label_set, 256, 256)
+        self.canvas = CanvasView(self.document)
+        self.photo = PhotoView()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(self.photo)
+        self.setCentralWidget(splitter)
+
+        self.palette = PaletteWidget(label_set)
+        self.palette.classSelected.connect(self._on_class_selected)
+        self.canvas.current_id = self.palette.current_id()
+        self.canvas.picked.connect(self.palette.select)
+        self._add_dock("Classes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._add_dock("History", QUndoView(self.document.undo_stack), Qt.DockWidgetArea.LeftDockWidgetArea)
+
+        self.engine = EngineClient(self)
+        self.engine.worker.modelLoaded.connect(self._on_model_loaded)
+        self.engine.worker.modelFailed.connect(self._on_model_failed)
+        self.engine.worker.synthesized.connect(self._on_synthesized)
+        self.engine.worker.synthesisFailed.connect(self._on_synthesis_failed)
+        self.engine.worker.busyChanged.connect(self.photo.set_busy)
+
+        self.status_class = QLabel()
+        self.status_timing = QLabel()
+        self.statusBar().addWidget(self.status_class, 1)
+        self.statusBar().addPermanentWidget(self.status_timing)
+        self.canvas.hovered.connect(self._on_hover)
+        self.document.changed.connect(self._on_document_changed)
+        self.document.replaced.connect(self._on_document_changed)
+        self.document.undo_stack.cleanChanged.connect(self._update_title)
+
+        self._build_tools()
+        self._build_menus()
+        self.autosave = QTimer(self)
+        self.autosave.timeout.connect(self.write_recovery)
+        self.autosave.start(AUTOSAVE_MS)
+        self._update_title()
+        self.resize(1280, 760)
+        self._populate_models(model)
+
+    # ----- construction -----
+    def _add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_tools(self) -> None:
+        bar = self.addToolBar("Tools")
+        bar.setObjectName("Tools")
+        group = QActionGroup(self)
+        self.tool_actions: dict[Tool, QAction] = {}
+        for tool, key in TOOL_KEYS.items():
+            action = QAction(tool.value, self, checkable=True)
+            action.setShortcut(QKeySequence(key))
+            action.setToolTip(f"{tool.value} ({key})")
+            action.triggered.connect(lambda _=False, t=tool: self.canvas.set_tool(t))
+            group.addAction(action)
+            bar.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions[Tool.BRUSH].setChecked(True)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Size "))
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(1, 256)
+        self.size_slider.setValue(self.canvas.brush_size)
+        self.size_slider.setFixedWidth(140)
+        self.size_slider.valueChanged.connect(self.canvas.set_brush_size)
+        bar.addWidget(self.size_slider)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Model "))
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(220)
+        self.model_combo.activated.connect(self._on_model_chosen)
+        bar.addWidget(self.model_combo)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&New…", self.new_canvas, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&Open Project…", self.open_project_dialog, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &Label Map…", self.open_label_map_dialog, "Ctrl+Shift+O")
+        self._action(file_menu, "Open &Model Folder…", self.open_model_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self._action(file_menu, "&Export Photo…", self.export_photo_dialog, "Ctrl+E")
+        self._action(file_menu, "Export Label Map…", self.export_labels_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addActions([undo, redo])
+
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "Zoom &In", lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25), "Ctrl++")
+        self._action(view_menu, "Zoom &Out", lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25), "Ctrl+-")
+        self._action(view_menu, "&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
+        self._action(view_menu, "&Actual Size (100 %)", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")
+        self.live_action = self._action(view_menu, "&Live Update", self._toggle_live, "F5")
+        self.live_action.setCheckable(True)
+        self.live_action.setChecked(self.live)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    # ----- models -----
+    def _populate_models(self, preferred: str | None) -> None:
+        self.model_combo.clear()
+        for folder, card in list_models():
+            self.model_combo.addItem(card.name, str(folder))
+        if preferred:
+            self.load_model(preferred)
+        elif self.model_combo.count():
+            self.load_model(self.model_combo.itemData(0))
+        else:
+            self.photo.set_message(
+                "No model is installed yet.\nUse File → Open Model Folder… to load one "
+                "(trained with python -m trainers, or converted with python -m engine import-official)."
+            )
+
+    def _on_model_chosen(self, index: int) -> None:
+        self.load_model(self.model_combo.itemData(index))
+
+    def load_model(self, name_or_path: str) -> None:
+        self.photo.set_message(f"Loading {Path(name_or_path).name}…")
+        self.engine.load_model(name_or_path, str(self.settings.value("device", "auto")))
+
+    def open_model_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open model folder")
+        if folder:
+            self.load_model(folder)
+
+    def _on_model_loaded(self, model: SynthesisModel) -> None:
+        self.model = model
+        if self.model_combo.findText(model.card.name) < 0:
+            self.model_combo.addItem(model.card.name)
+        self.model_combo.setCurrentText(model.card.name)
+        if model.label_set.to_dict() != self.document.label_set.to_dict():
+            self._adopt_label_set(model)
+        self.photo.set_message("")
+        self.request_synthesis()
+
+    def _adopt_label_set(self, model: SynthesisModel) -> None:
+        """The model paints with other classes: remap the painting by class name, or start anew."""
+        target = model.label_set
+        if self.document.undo_stack.count() == 0:
+            h, w = self.document.size
+            self.document.replace(target, np.full((h, w), target.background_id, np.int32))
+        else:
+            answer = QMessageBox.question(
+                self,
+                "Another label set",
+                f"The model '{model.card.name}' uses the {target.title} classes. Remap your painting "
+                "by class name (classes it lacks become background), or start a new canvas?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            )
+            labels = (
+                remap_by_name(self.document.labels, self.document.label_set, target)
+                if answer == QMessageBox.StandardButton.Yes
+                else np.full(self.document.size, target.background_id, np.int32)
+            )
+            self.document.replace(target, labels)
+        self.palette.set_label_set(target)
+        self.canvas.current_id = self.palette.current_id()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.photo.set_message(f"The model could not be loaded:\n{message}")
+
+    # ----- synthesis -----
+    def _toggle_live(self) -> None:
+        self.live = self.live_action.isChecked()
+        if self.live:
+            self.request_synthesis()
+
+    def _on_document_changed(self, *_args) -> None:
+        self._update_title()
+        if self.live:
+            self.request_synthesis()
+
+    def request_synthesis(self) -> int | None:
+        if self.model is None:
+            return None
+        return self.engine.synthesize(self.document.labels)
+
+    def _on_synthesized(self, stamp: int, photo: np.ndarray, ms: float) -> None:
+        if stamp < self.last_stamp_shown:
+            return  # an older request finished late: never overwrite a newer picture
+        self.last_stamp_shown = stamp
+        self.photo.set_photo(photo)
+        self.status_timing.setText(f"{ms:.0f} ms")
+
+    def _on_synthesis_failed(self, stamp: int, message: str) -> None:
+        self.photo.set_message(message)
+
+    # ----- palette / status -----
+    def _on_class_selected(self, label_id: int) -> None:
+        self.canvas.current_id = label_id
+
+    def _on_hover(self, label_id: int | None) -> None:
+        if label_id is None:
+            self.status_class.clear()
+        else:
+            self.status_class.setText(f"{self.document.label_set.by_id(label_id).name}  (id {label_id})")
+
+    # ----- files -----
+    def maybe_discard(self) -> bool:
+        """Ask before throwing away unsaved work; True when it is fine to go on."""
+        if self.document.undo_stack.isClean():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            "Save the changes to your painting first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_canvas(self) -> None:
+        if not self.maybe_discard():
+            return
+        dialog = NewCanvasDialog(self.document.label_set, self)
+        if dialog.exec():
+            label_set, (h, w) = dialog.result_label_set(), dialog.result_size()
+            self.document.replace(label_set, np.full((h, w), label_set.background_id, np.int32))
+            self.palette.set_label_set(label_set)
+            self.canvas.current_id = self.palette.current_id()
+            self.project_path = None
+            self._update_title()
+
+    def open_label_map_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open label map", "", "Label maps (*.png);;All files (*)")
+        if path and self.maybe_discard():
+            self.open_label_map(Path(path))
+
+    def open_label_map(self, path: Path) -> bool:
+        try:
+            labels = read_label_image(path, self.document.label_set)
+        except SynthpaintError as exc:
+            self.show_error("This label map cannot be opened", str(exc))
+            return False
+        self.document.replace(self.document.label_set, labels)
+        self.project_path = None
+        self._update_title()
+        return True
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open project", "", f"synthpaint projects (*{PROJECT_SUFFIX})"
+        )
+        if path and self.maybe_discard():
+            self.open_project(Path(path))
+
+    def open_project(self, path: Path) -> bool:
+        try:
+            project = load_project(path)
+        except SynthpaintError as exc:
+            self.show_error("This project cannot be opened", str(exc))
+            return False
+        self.document.replace(project.label_set, project.labels)
+        self.palette.set_label_set(project.label_set)
+        self.canvas.current_id = self.palette.current_id()
+        self.project_path = path
+        self._update_title()
+        if project.model and (self.model is None or project.model != self.model.card.name):
+            self.load_model(project.model)
+        return True
+
+    def current_project(self) -> Project:
+        return Project(
+            label_set=self.document.label_set,
+            labels=self.document.labels.copy(),
+            model=None if self.model is None else self.model.card.name,
+        )
+
+    def save(self) -> bool:
+        if self.project_path is None:
+            return self.save_as()
+        return self.save_to(self.project_path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project", "", f"synthpaint projects (*{PROJECT_SUFFIX})"
+        )
+        if not path:
+            return False
+        path = Path(path)
+        if path.suffix != PROJECT_SUFFIX:
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        return self.save_to(path)
+
+    def save_to(self, path: Path) -> bool:
+        try:
+            save_project(path, self.current_project())
+        except (SynthpaintError, OSError) as exc:
+            self.show_error("The project could not be saved", str(exc))
+            return False
+        self.project_path = path
+        self.document.undo_stack.setClean()
+        self._update_title()
+        return True
+
+    def write_recovery(self) -> None:
+        """Autosave to the recovery folder (offered again after a crash); silent unless it fails."""
+        if self.document.undo_stack.isClean():
+            return
+        try:
+            write_recovery(self.current_project(), self.project_path, self.session_id)
+        except (SynthpaintError, OSError) as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}", 10_000)
+
+    def export_photo_dialog(self) -> None:
+        if self.photo.photo is None:
+            self.show_error("Nothing to export", "There is no synthesized photo yet.")
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export photo", "photo.png", "Images (*.png *.jpg *.jpeg)"
+        )
+        if path:
+            self.export_photo(Path(path))
+
+    def export_photo(self, path: Path) -> bool:
+        try:
+            Image.fromarray(self.photo.photo).save(path, quality=95)
+        except (OSError, ValueError) as exc:
+            self.show_error("The photo could not be exported", str(exc))
+            return False
+        return True
+
+    def export_labels_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export label map", "labels.png", "Colour PNG (*.png);;Indexed PNG (ids) (*.png)"
+        )
+        if path:
+            mode = "indexed" if chosen.startswith("Indexed") else "color"
+            try:
+                write_label_image(path, self.document.labels, self.document.label_set, mode=mode)
+            except (SynthpaintError, OSError) as exc:
+                self.show_error("The label map could not be exported", str(exc))
+
+    def show_error(self, title: str, message: str) -> None:
+        QMessageBox.warning(self, title, message)
+
+    def _update_title(self, *_args) -> None:
+        name = self.project_path.name if self.project_path else "Untitled"
+        star = "" if self.document.undo_stack.isClean() else " *"
+        self.setWindowTitle(f"{name}{star} — synthpaint")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.maybe_discard():
+            event.ignore()
+            return
+        self.autosave.stop()
+        self.engine.shutdown()
+        discard_recovery(recovery_path(self.project_path, self.session_id))
+        event.accept()

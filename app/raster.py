@@ -1,0 +1,71 @@
+"""Aliased shape rasterisation for the label canvas: every mask is exact, so every pixel holds one id.
+
+Each function returns ``(mask, origin)``: a bool mask of the shape's bounding box and the (y, x)
+of its top-left pixel on the canvas. Coordinates are canvas pixels (x, y).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+Point = tuple[float, float]
+Mask = tuple[np.ndarray, tuple[int, int]]
+
+
+def _box(points: list[Point], margin: int) -> tuple[int, int, int, int]:
+    xs = [math.floor(p[0]) for p in points]
+    ys = [math.floor(p[1]) for p in points]
+    return min(ys) - margin, min(xs) - margin, max(ys) + margin + 1, max(xs) + margin + 1
+
+
+def stroke_mask(p0: Point, p1: Point, diameter: int) -> Mask:
+    """A round brush dragged from p0 to p1 (a single dab when they are equal).
+
+    A pixel is painted when its centre lies within diameter/2 of the segment between the centres
+    of the pixels under p0 and p1: symmetric, and the same shape at any stroke direction.
+    """
+    radius = max(1, int(diameter)) / 2
+    margin = math.ceil(radius)
+    y0, x0, y1, x1 = _box([p0, p1], margin)
+    ax, ay = math.floor(p0[0]) + 0.5, math.floor(p0[1]) + 0.5
+    bx, by = math.floor(p1[0]) + 0.5, math.floor(p1[1]) + 0.5
+    yy, xx = np.mgrid[y0:y1, x0:x1] + 0.5
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = np.zeros_like(xx) if length2 == 0 else np.clip(((xx - ax) * dx + (yy - ay) * dy) / length2, 0, 1)
+    dist2 = (xx - ax - t * dx) ** 2 + (yy - ay - t * dy) ** 2
+    return dist2 <= radius * radius, (y0, x0)
+
+
+def rect_mask(p0: Point, p1: Point) -> Mask:
+    """Filled axis-aligned rectangle with corners p0 and p1 (inclusive)."""
+    y0, x0, y1, x1 = _box([p0, p1], 0)
+    return np.ones((y1 - y0, x1 - x0), bool), (y0, x0)
+
+
+def ellipse_mask(p0: Point, p1: Point) -> Mask:
+    """Filled ellipse inscribed in the rectangle p0-p1."""
+    y0, x0, y1, x1 = _box([p0, p1], 0)
+    h, w = y1 - y0, x1 - x0
+    yy, xx = np.mgrid[0:h, 0:w]
+    cy, cx, ry, rx = (h - 1) / 2, (w - 1) / 2, max(h / 2, 0.5), max(w / 2, 0.5)
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0, (y0, x0)
+
+
+def polygon_mask(points: list[Point]) -> Mask:
+    """Filled polygon (lasso) through the points."""
+    y0, x0, y1, x1 = _box(points, 0)
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    vertices = np.array([[math.floor(x) - x0, math.floor(y) - y0] for x, y in points], np.int32)
+    cv2.fillPoly(mask, [vertices], 1, lineType=cv2.LINE_8)
+    return mask.astype(bool), (y0, x0)
+
+
+def fill_mask(labels: np.ndarray, x: int, y: int) -> Mask:
+    """The 4-connected region of equal ids that contains (x, y): what a paint bucket fills."""
+    same = (labels == labels[y, x]).astype(np.uint8)
+    _, components = cv2.connectedComponents(same, connectivity=4)
+    return components == components[y, x], (0, 0)
