@@ -36,6 +36,7 @@ from app.project import (
     save_project,
     write_recovery,
 )
+from app.style_picker import StylePicker
 from app.worker import EngineClient
 from engine import SynthpaintError
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
@@ -80,6 +81,9 @@ class MainWindow(QMainWindow):
         self.canvas.picked.connect(self.palette.select)
         self._add_dock("Classes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._add_dock("History", QUndoView(self.document.undo_stack), Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.styles = StylePicker(self.settings, lambda: self.photo.photo)
+        self.styles.styleChanged.connect(self._on_style_changed)
+        self._add_dock("Style", self.styles, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.engine = EngineClient(self)
         self.engine.worker.modelLoaded.connect(self._on_model_loaded)
@@ -215,6 +219,7 @@ class MainWindow(QMainWindow):
         self.model_combo.setCurrentText(model.card.name)
         if model.label_set.to_dict() != self.document.label_set.to_dict():
             self._adopt_label_set(model)
+        self.styles.set_model_capabilities(model.has_style_encoder, model.style_fallback)
         self.photo.set_message("")
         self.request_synthesis()
 
@@ -258,7 +263,11 @@ class MainWindow(QMainWindow):
     def request_synthesis(self) -> int | None:
         if self.model is None:
             return None
-        return self.engine.synthesize(self.document.labels)
+        return self.engine.synthesize(self.document.labels, style=self.styles.choice())
+
+    def _on_style_changed(self) -> None:
+        if self.live:
+            self.request_synthesis()
 
     def _on_synthesized(self, stamp: int, photo: np.ndarray, ms: float) -> None:
         if stamp < self.last_stamp_shown:

@@ -119,7 +119,7 @@ def save_project(path: str | os.PathLike[str], project: Project) -> None:
         "label_set": project.label_set.to_dict(),
         "model": project.model,
         "style": project.style,
-        "seed": project.seed,
+        "seed": None if project.seed is None else int(project.seed),
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -143,10 +143,13 @@ def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise ProjectError(f"the project file {path} has no {name}, so it is damaged or not a project") from None
+        raise ProjectError(
+            f"the project file {path} has no {name}, so it is damaged or not a project"
+        ) from None
     if info.file_size > MAX_MEMBER_BYTES:
         raise ProjectError(
-            f"{name} in the project file {path} would unpack to {info.file_size} bytes, which is refused as unsafe"
+            f"{name} in the project file {path} would unpack to {info.file_size} bytes, "
+            "which is refused as unsafe"
         )
     try:
         return archive.read(info)
@@ -174,7 +177,7 @@ def _read_png(data: bytes, name: str, path: Path, size: tuple[int, int]) -> Imag
 def _parse_meta(data: bytes, path: Path) -> dict[str, Any]:
     try:
         meta = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ProjectError(f"{JSON_MEMBER} in the project file {path} is not valid JSON ({err})") from err
     if not isinstance(meta, dict):
         raise ProjectError(f"{JSON_MEMBER} in the project file {path} is not a JSON object")
@@ -216,8 +219,10 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         raise ProjectError(f"the project file {path} does not exist") from err
     except IsADirectoryError as err:
         raise ProjectError(f"the project file {path} is a folder, not a file") from err
-    except (zipfile.BadZipFile, ValueError, EOFError) as err:
-        raise ProjectError(f"the file {path} is not a synthpaint project or is damaged (not a valid zip)") from err
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError) as err:
+        raise ProjectError(
+            f"the file {path} is not a synthpaint project or is damaged (not a valid zip)"
+        ) from err
     except OSError as err:
         raise ProjectError(f"cannot read the project file {path} ({err})") from err
     with archive:
@@ -255,7 +260,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         label_set=label_set,
         labels=labels,
         instances=instances,
-        model=meta["model"] if "model" in meta else None,
+        model=meta.get("model"),
         style=meta.get("style"),
         seed=meta.get("seed"),
         extras={k: v for k, v in meta.items() if k not in _RESERVED_KEYS},
@@ -296,6 +301,8 @@ def list_recoveries() -> list[tuple[Path, float]]:
     if not folder.is_dir():
         return []
     for path in folder.glob(f"*{PROJECT_SUFFIX}"):
+        if not path.is_file():
+            continue
         try:
             found.append((path, path.stat().st_mtime))
         except FileNotFoundError:  # discarded by another instance meanwhile

@@ -18,12 +18,21 @@ from engine.session import SynthesisModel
 
 
 @dataclass(frozen=True)
+class StyleChoice:
+    """What the model should use: an image, optionally blended with a second one, or a seed."""
+
+    image: np.ndarray | None = None
+    blend_with: np.ndarray | None = None
+    blend: float = 0.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class SynthesisRequest:
     stamp: int
     labels: np.ndarray
     instances: np.ndarray | None = None
-    style: np.ndarray | None = None
-    seed: int | None = None
+    style: StyleChoice | None = None
 
 
 class EngineWorker(QObject):
@@ -41,6 +50,7 @@ class EngineWorker(QObject):
         self._lock = threading.Lock()
         self._pending: SynthesisRequest | None = None
         self.runs = 0  # how many syntheses actually ran (coalescing makes it far fewer than requests)
+        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(image) -> (image, style code)
 
     def post(self, request: SynthesisRequest) -> None:
         """Called from any thread: replace whatever synthesis is still waiting."""
@@ -52,6 +62,7 @@ class EngineWorker(QObject):
         self.busyChanged.emit(True)
         try:
             self.model = load_model(name_or_path, device=device)
+            self._codes.clear()
         except SynthpaintError as exc:
             self.modelFailed.emit(str(exc))
         except Exception as exc:  # a broken model must never take the app down
@@ -70,7 +81,8 @@ class EngineWorker(QObject):
         self.busyChanged.emit(True)
         start = time.perf_counter()
         try:
-            photo = self.model.synthesize(request.labels, request.instances, request.style, request.seed)
+            style, seed = self._resolve_style(request.style)
+            photo = self.model.synthesize(request.labels, request.instances, style, seed)
         except SynthpaintError as exc:
             self.synthesisFailed.emit(request.stamp, str(exc))
         except Exception as exc:
@@ -80,6 +92,22 @@ class EngineWorker(QObject):
             self.synthesized.emit(request.stamp, photo, (time.perf_counter() - start) * 1000)
         finally:
             self.busyChanged.emit(False)
+
+    def _resolve_style(self, choice: StyleChoice | None) -> tuple[np.ndarray | None, int | None]:
+        """Image or seed as they are; a blend of two images as the blend of their style codes."""
+        if choice is None or choice.image is None:
+            return None, None if choice is None else choice.seed
+        if choice.blend_with is None or choice.blend == 0:
+            return choice.image, None
+        a, b = self._code(choice.image), self._code(choice.blend_with)
+        return (1 - choice.blend) * a + choice.blend * b, None
+
+    def _code(self, image: np.ndarray) -> np.ndarray:
+        cached = self._codes.get(id(image))
+        if cached is None or cached[0] is not image:
+            cached = (image, self.model.encode_style(image))
+            self._codes[id(image)] = cached
+        return cached[1]
 
 
 class EngineClient(QObject):
@@ -102,10 +130,13 @@ class EngineClient(QObject):
     def load_model(self, name_or_path: str, device: str = "auto") -> None:
         self._load.emit(str(name_or_path), device)
 
-    def synthesize(self, labels: np.ndarray, instances=None, style=None, seed=None) -> int:
+    def synthesize(
+        self, labels: np.ndarray, instances: np.ndarray | None = None, style: StyleChoice | None = None
+    ) -> int:
         """Queue a synthesis of a snapshot of ``labels``; returns its stamp."""
         self._stamp += 1
-        self.worker.post(SynthesisRequest(self._stamp, labels.copy(), instances, style, seed))
+        snapshot = None if instances is None else instances.copy()
+        self.worker.post(SynthesisRequest(self._stamp, labels.copy(), snapshot, style))
         self._wake.emit()
         return self._stamp
 

@@ -17,7 +17,7 @@ from engine.labels import LabelSet
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
 from engine.registry import resolve_model
-from engine.style_transfer import FALLBACK_DESCRIPTION, transfer_colors
+from engine.style_transfer import FALLBACK_DESCRIPTION, STATISTICS_SIZE, style_statistics, transfer_colors
 
 MAX_WORKING_PIXELS = 16_000_000  # beyond this a single synthesis would not fit in memory on most machines
 
@@ -118,13 +118,17 @@ class SynthesisModel:
             )
         return size
 
+    @property
+    def style_size(self) -> int:
+        """Length of this model's style codes: z_dim with an encoder, else the Lab statistics' 6."""
+        return self.config.z_dim if self.has_style_encoder else STATISTICS_SIZE
+
     def encode_style(self, image: np.ndarray) -> np.ndarray:
-        """Style latent (the encoder's mean, deterministic) of an RGB uint8 image."""
+        """Style code of an RGB uint8 image: the encoder's mean z (deterministic), or, for models
+        without an encoder, the Lab statistics the fallback transfers. Codes can be blended linearly.
+        """
         if not self.has_style_encoder:
-            raise InferenceError(
-                f"the model '{self.card.name}' has no style encoder; style images are applied by "
-                f"{FALLBACK_DESCRIPTION}"
-            )
+            return style_statistics(np.asarray(image))
         with torch.inference_mode(), friendly_oom("encoding the style image"):
             mu, _ = self.encoder(image_to_tensor(image).to(self.device, self.dtype))
         return mu[0].float().cpu().numpy()
@@ -143,10 +147,10 @@ class SynthesisModel:
     ) -> np.ndarray:
         """Label ids (H, W) -> photo (H, W, 3) uint8.
 
-        ``style``: an RGB uint8 image, a z vector (models with a style encoder), or None.
-        ``seed`` draws a random style z (VAE models); without style or seed they use z = 0, the
-        prior's mean. Models without an encoder are deterministic and apply a style image by
-        ``style_fallback``.
+        ``style``: an RGB uint8 image, a style code (``encode_style``; a z vector for models with a
+        style encoder), or None. ``seed`` draws a random style z (VAE models); without style or
+        seed they use z = 0, the prior's mean. Models without an encoder are deterministic and
+        apply a style by ``style_fallback``.
         """
         labels = np.asarray(labels)
         if labels.ndim != 2 or labels.size == 0:
@@ -167,8 +171,8 @@ class SynthesisModel:
             photo = tensor_to_uint8(self.generator(semantics, z))[: work[0], : work[1]]
         if work != canvas:
             photo = np.asarray(Image.fromarray(photo).resize((canvas[1], canvas[0]), Image.BICUBIC))
-        if style is not None and np.asarray(style).ndim == 3 and not self.has_style_encoder:
-            photo = transfer_colors(photo, np.asarray(style))
+        if style is not None and not self.has_style_encoder:
+            photo = transfer_colors(photo, self._checked_code(np.asarray(style)))
         return photo
 
     def warm_up(self) -> None:
@@ -191,20 +195,24 @@ class SynthesisModel:
             edges = instance_edges(torch.from_numpy(inst)[None]).to(self.device, self.dtype)
         return SemanticMap(torch.from_numpy(channels)[None].to(self.device), self.config.num_classes, edges)
 
+    def _checked_code(self, style: np.ndarray) -> np.ndarray:
+        if style.ndim == 3:
+            return style
+        if style.shape != (self.style_size,):
+            raise InferenceError(
+                f"a style code for '{self.card.name}' must have {self.style_size} values, "
+                f"got shape {style.shape}"
+            )
+        return style.astype(np.float32)
+
     def _style_latent(self, style: np.ndarray | None, seed: int | None) -> torch.Tensor | None:
-        if not self.config.use_vae:
-            if style is not None and np.asarray(style).ndim == 1:
-                raise InferenceError(
-                    f"the model '{self.card.name}' takes no style vector (it has no style encoder)"
-                )
+        if not self.has_style_encoder:
             return None
         if style is None:
             z = self.random_style(seed) if seed is not None else np.zeros(self.config.z_dim, np.float32)
         else:
-            style = np.asarray(style)
-            z = self.encode_style(style) if style.ndim == 3 else style.astype(np.float32)
-        if z.shape != (self.config.z_dim,):
-            raise InferenceError(f"a style vector must have {self.config.z_dim} values, got shape {z.shape}")
+            style = self._checked_code(np.asarray(style))
+            z = self.encode_style(style) if style.ndim == 3 else style
         return torch.from_numpy(z)[None].to(self.device, self.dtype)
 
 

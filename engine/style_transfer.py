@@ -19,9 +19,22 @@ def lab_statistics(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lab.mean(axis=0), lab.std(axis=0)
 
 
+STATISTICS_SIZE = 6  # Lab mean (3) + Lab standard deviation (3): the fallback's "style code"
+
+
+def style_statistics(image: np.ndarray) -> np.ndarray:
+    """The fallback's style code of an RGB uint8 image: Lab means then spreads, float32 (6,)."""
+    mean, std = lab_statistics(image)
+    return np.concatenate([mean, std]).astype(np.float32)
+
+
 def transfer_colors(content: np.ndarray, style: np.ndarray, strength: float = 1.0) -> np.ndarray:
-    """``content`` with the Lab mean/spread of ``style`` (both RGB uint8); ``strength`` blends 0..1."""
-    mean_s, std_s = lab_statistics(style)
+    """``content`` with the Lab mean/spread of ``style`` (both RGB uint8); ``strength`` blends 0..1.
+
+    ``style`` may also be a code from ``style_statistics`` (e.g. a blend of two codes).
+    """
+    code = style_statistics(style) if style.ndim == 3 else style
+    mean_s, std_s = code[:3], code[3:]
     lab = cv2.cvtColor(content.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     mean_c, std_c = lab.reshape(-1, 3).mean(axis=0), lab.reshape(-1, 3).std(axis=0)
     moved = (lab - mean_c) * (std_s / np.maximum(std_c, 1e-3)) + mean_s

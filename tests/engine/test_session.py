@@ -68,8 +68,15 @@ def test_style_image_without_encoder_moves_colours_towards_the_style(facades_mod
     assert facades_model.style_fallback and "Lab" in facades_model.style_fallback
     target = lab_statistics(style)[0]
     assert np.abs(lab_statistics(styled)[0] - target).sum() < np.abs(lab_statistics(plain)[0] - target).sum()
-    with pytest.raises(InferenceError, match="no style encoder"):
-        facades_model.encode_style(style)
+    code = facades_model.encode_style(style)
+    assert code.shape == (6,) and facades_model.style_size == 6
+    assert np.array_equal(facades_model.synthesize(labels, style=code), styled)
+    blue = np.zeros_like(style)
+    blue[..., 2] = 200
+    halfway = facades_model.synthesize(labels, style=(code + facades_model.encode_style(blue)) / 2)
+    assert not np.array_equal(halfway, styled)
+    with pytest.raises(InferenceError, match="6 values"):
+        facades_model.synthesize(labels, style=np.zeros(256, np.float32))
 
 
 def test_vae_styles_seeds_and_vectors(vae_model):

@@ -1,0 +1,119 @@
+"""The whole window with a tiny real model: live output, files, recovery, a screenshot for review."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from app.main_window import MainWindow
+from app.project import list_recoveries
+from tests.conftest import REPO
+from tests.factories import make_tiny_spade
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTHPAINT_HOME", str(tmp_path / "home"))
+    make_tiny_spade(tmp_path / "home" / "models" / "tiny-facades", "facades", name="tiny-facades")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    errors = []
+    monkeypatch.setattr(win, "show_error", lambda title, message: errors.append(message))
+    win.errors = errors
+    # never block on a modal question (pytest-qt would close the window with unsaved changes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Discard)
+    win.show()
+    qtbot.waitUntil(lambda: win.model is not None and win.photo.photo is not None, timeout=20000)
+    yield win
+    win.document.undo_stack.setClean()  # no "save changes?" prompt on teardown
+    win.close()
+
+
+def paint_rect(win, x0, y0, x1, y1, label_id):
+    from app.canvas import Tool
+
+    win.canvas.set_tool(Tool.RECTANGLE)
+    win.canvas.current_id = label_id
+    win.canvas.press(QPointF(x0, y0))
+    win.canvas.release(QPointF(x1, y1))
+
+
+def test_painting_updates_the_output_pane(qtbot, window):
+    first = window.photo.photo.copy()
+    shown = window.last_stamp_shown
+    paint_rect(window, 10, 10, 120, 120, 12)
+    qtbot.waitUntil(lambda: window.last_stamp_shown > shown, timeout=20000)
+    assert window.photo.photo.shape == (256, 256, 3)
+    assert not np.array_equal(window.photo.photo, first)
+    assert window.status_timing.text().endswith("ms")
+    assert window.windowTitle().startswith("Untitled *")
+
+
+def test_burst_of_strokes_coalesces_and_shows_the_newest_state(qtbot, window):
+    runs_before = window.engine.worker.runs
+    for i in range(20):
+        paint_rect(window, 5 * i, 5 * i, 5 * i + 20, 5 * i + 20, 3 + i % 9)
+    final = window.document.labels.copy()
+    expected = window.model.synthesize(final)
+    qtbot.waitUntil(lambda: np.array_equal(window.photo.photo, expected), timeout=30000)
+    assert window.engine.worker.runs - runs_before < 20
+
+
+def test_save_and_open_round_trip(qtbot, window, tmp_path):
+    paint_rect(window, 30, 40, 90, 100, 4)
+    painted = window.document.labels.copy()
+    path = tmp_path / "house.synthpaint"
+    assert window.save_to(path)
+    assert window.windowTitle().startswith("house.synthpaint —")
+    paint_rect(window, 0, 0, 255, 255, 2)
+    window.document.undo_stack.setClean()
+    assert window.open_project(path)
+    assert np.array_equal(window.document.labels, painted)
+
+
+def test_corrupt_project_shows_a_message_and_keeps_the_painting(window, tmp_path):
+    paint_rect(window, 30, 40, 90, 100, 4)
+    painted = window.document.labels.copy()
+    bad = tmp_path / "broken.synthpaint"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip")
+    assert not window.open_project(bad)
+    assert window.errors and "broken.synthpaint" in window.errors[-1]
+    assert np.array_equal(window.document.labels, painted)
+
+
+def test_unknown_colours_in_a_label_map_are_reported_and_nothing_changes(window, tmp_path):
+    from PIL import Image
+
+    before = window.document.labels.copy()
+    Image.fromarray(np.full((16, 16, 3), (1, 2, 3), np.uint8)).save(tmp_path / "odd.png")
+    assert not window.open_label_map(tmp_path / "odd.png")
+    assert "#010203" in window.errors[-1]
+    assert np.array_equal(window.document.labels, before)
+
+
+def test_autosave_writes_a_recovery_file_that_restores_the_painting(window):
+    paint_rect(window, 30, 40, 90, 100, 5)
+    window.write_recovery()
+    recoveries = list_recoveries()
+    assert len(recoveries) == 1
+    painted = window.document.labels.copy()
+    paint_rect(window, 0, 0, 255, 255, 2)
+    assert window.open_project(recoveries[0][0])
+    assert np.array_equal(window.document.labels, painted)
+
+
+def test_render_main_window_screenshot(qtbot, window):
+    paint_rect(window, 0, 0, 255, 60, 1)
+    paint_rect(window, 40, 100, 90, 160, 3)
+    paint_rect(window, 150, 100, 200, 160, 3)
+    paint_rect(window, 100, 190, 150, 255, 4)
+    qtbot.waitUntil(
+        lambda: np.array_equal(window.photo.photo, window.model.synthesize(window.document.labels)),
+        timeout=20000,
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "main_window.png"
+    assert window.grab().save(str(path))
+    assert path.stat().st_size > 10_000
