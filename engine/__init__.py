@@ -2,6 +2,7 @@
 
 from engine.errors import SynthpaintError
 from engine.labels import LabelSet, get_label_set
-from engine.session import SynthesisModel, load_model
+from engine.loader import load_model
+from engine.session import SynthesisModel
 
 __all__ = ["LabelSet", "SynthesisModel", "SynthpaintError", "get_label_set", "load_model"]

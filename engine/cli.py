@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from engine.errors import InputImageError, ModelNotFoundError, SynthpaintError
-from engine.labels import builtin_label_sets, read_instance_image, read_label_image, read_rgb_image
+from engine.labels import (
+    builtin_label_sets,
+    parse_color,
+    read_instance_image,
+    read_label_image,
+    read_mask_image,
+    read_rgb_image,
+)
 from engine.official import KINDS, import_official
 from engine.registry import list_models, model_dirs
 
@@ -38,31 +47,86 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--resolution", type=int, help="short side the network runs at (default: native)")
     synth.add_argument("-o", "--output", required=True, type=Path, help="output image (PNG or JPEG)")
 
+    sketch = sub.add_parser("sketch", help="turn a sketch (black lines on white) into a photo (pix2pix)")
+    _add_model_options(sketch, "pix2pix")
+    sketch.add_argument("--sketch", required=True, type=Path, help="sketch or input image (PNG/JPEG)")
+    sketch.add_argument(
+        "--mode",
+        choices=("deterministic", "official"),
+        help="deterministic (running statistics, no dropout) or official (batch statistics + dropout "
+        "noise, what the official test.py does); default: the model's",
+    )
+    sketch.add_argument("--seed", type=int, help="noise seed for --mode official")
+
+    inpaint = sub.add_parser("inpaint", help="fill the white part of a mask in a photo (LaMa)")
+    _add_model_options(inpaint, "lama")
+    inpaint.add_argument("--image", required=True, type=Path, help="photo")
+    inpaint.add_argument("--mask", required=True, type=Path, help="mask image: white = hole to fill")
+    inpaint.add_argument("--guide", type=Path, help="edge sketch steering the fill (guided models)")
+
+    colorize = sub.add_parser("colorize", help="colour a grey photo, optionally with colour hints")
+    _add_model_options(colorize, "colorization")
+    colorize.add_argument("--image", required=True, type=Path, help="photo (a colour one is made grey first)")
+    colorize.add_argument(
+        "--hints",
+        type=Path,
+        help='JSON list of hints: [{"x": 10, "y": 20, "color": "#aa3300", "size": 3}] (image pixels)',
+    )
+    colorize.add_argument("--reference", type=Path, help="reference image for a global colour hint")
+
     sub.add_parser("models", help="list installed models and built-in label sets")
 
     imp = sub.add_parser("import-official", help="convert an official release into a synthpaint model")
     imp.add_argument("--kind", required=True, choices=KINDS)
-    imp.add_argument("--generator", required=True, type=Path, help="e.g. latest_net_G.pth")
-    imp.add_argument("--encoder", type=Path, help="style encoder, e.g. latest_net_E.pth (VAE variants)")
     imp.add_argument(
-        "--labelset", required=True, help="label set the release was trained on (coco, ade20k, ...)"
+        "--generator",
+        required=True,
+        type=Path,
+        help="the release's network: latest_net_G.pth (SPADE, pix2pixHD, pix2pix), best.ckpt (LaMa), "
+        "siggraph17-*.pth (colorization)",
+    )
+    imp.add_argument("--encoder", type=Path, help="encoder latest_net_E.pth (SPADE VAE, pix2pixHD feat)")
+    imp.add_argument("--features", type=Path, help="pix2pixHD features_clustered_010.npy (feature bank)")
+    imp.add_argument(
+        "--labelset", help="label set of a label-map release (spade: coco, ade20k, cityscapes; pix2pixhd)"
     )
     imp.add_argument("--name", help="model name (default: <kind>-<labelset>-official)")
     imp.add_argument("-o", "--output", required=True, type=Path, help="model folder to write")
     return parser
 
 
-def default_model_name() -> str:
-    for _, card in list_models():
-        if card.kind == "spade":
-            return card.name
-    raise ModelNotFoundError("no label-to-photo model is installed; pass --model NAME|PATH")
+def _add_model_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    parser.add_argument(
+        "--model", help=f"installed model name or model folder (default: the shipped {kind} model)"
+    )
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="output image (PNG or JPEG)")
+
+
+def default_model_name(kinds: Sequence[str]) -> str:
+    """The first installed model (shipped ones first) of one of ``kinds``, in their order."""
+    models = list_models()
+    for kind in kinds:
+        for _, card in models:
+            if card.kind == kind:
+                return card.name
+    raise ModelNotFoundError(f"no {' or '.join(kinds)} model is installed; pass --model NAME|PATH")
+
+
+def open_model(name: str | None, kinds: Sequence[str], device: str) -> Any:
+    """Load ``name`` (or the default model of ``kinds``) and check that it is of one of those kinds."""
+    from engine.loader import load_model
+
+    model = load_model(name or default_model_name(kinds), device=device)
+    if model.kind not in kinds:
+        raise ModelNotFoundError(
+            f"the model '{model.card.name}' is a {model.kind} model; this command needs {' or '.join(kinds)}"
+        )
+    return model
 
 
 def run_synth(args: argparse.Namespace) -> None:
-    from engine.session import load_model
-
-    model = load_model(args.model or default_model_name(), device=args.device)
+    model = open_model(args.model, ("spade", "pix2pixhd"), args.device)
     if args.resolution:
         model.resolution = args.resolution
     labels = read_label_image(args.labels, model.label_set)
@@ -80,6 +144,55 @@ def run_synth(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
 
 
+def run_sketch(args: argparse.Namespace) -> None:
+    model = open_model(args.model, ("pix2pix",), args.device)
+    photo = model.translate(read_rgb_image(args.sketch), mode=args.mode, seed=args.seed)
+    save_image(photo, args.output)
+    print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
+
+
+def run_inpaint(args: argparse.Namespace) -> None:
+    model = open_model(args.model, ("lama",), args.device)
+    image, mask = read_rgb_image(args.image), read_mask_image(args.mask)
+    guide = read_mask_image(args.guide) if args.guide is not None else None
+    photo = model.inpaint(image, mask, guide=guide)
+    save_image(photo, args.output)
+    print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, {mask.mean():.1%} filled)")
+
+
+def read_hints(path: Path) -> list[Any]:
+    """Colour hints from JSON: ``[{"x": 10, "y": 20, "color": "#aa3300", "size": 3}, ...]``."""
+    from engine.colorization import Hint
+
+    try:
+        entries = json.loads(path.read_text())
+        return [
+            Hint(float(e["x"]), float(e["y"]), parse_color(e["color"]), int(e.get("size", 3)))
+            for e in entries
+        ]
+    except FileNotFoundError:
+        raise InputImageError(f"the hints file {path} does not exist") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputImageError(f"the hints file {path} is not readable JSON ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputImageError(
+            f'the hints file {path} must be a list of {{"x", "y", "color", "size"}} objects ({exc!r})'
+        ) from None
+
+
+def run_colorize(args: argparse.Namespace) -> None:
+    from engine.colorization import global_hint_from_image
+
+    model = open_model(args.model, ("colorization",), args.device)
+    hints = read_hints(args.hints) if args.hints is not None else []
+    reference = None
+    if args.reference is not None:
+        reference = global_hint_from_image(read_rgb_image(args.reference))
+    photo = model.colorize(read_rgb_image(args.image), hints, global_hint=reference)
+    save_image(photo, args.output)
+    print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, {len(hints)} hints)")
+
+
 def save_image(image: np.ndarray, path: Path) -> None:
     try:
         Image.fromarray(image).save(path)
@@ -94,24 +207,27 @@ def run_models() -> None:
         h, w = card.native_size
         label_set = (card.label_set or {}).get("name", "-")
         metrics = ", ".join(f"{k} {v}" for k, v in card.metrics.items()) or "no metrics"
-        print(f"  {card.name:28} {card.kind:10} labels {label_set:11} {w}x{h}  {metrics}  [{folder}]")
+        print(f"  {card.name:28} {card.kind:12} labels {label_set:11} {w}x{h}  {metrics}  [{folder}]")
     print("Label sets")
     for name, label_set in builtin_label_sets().items():
         print(f"  {name:12} {len(label_set):4} classes  {label_set.title}")
 
 
+COMMANDS = {"synth": run_synth, "sketch": run_sketch, "inpaint": run_inpaint, "colorize": run_colorize}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "synth":
-            run_synth(args)
-        elif args.command == "models":
+        if args.command == "models":
             run_models()
-        else:
+        elif args.command == "import-official":
             folder = import_official(
-                args.kind, args.generator, args.labelset, args.output, args.encoder, args.name
+                args.kind, args.generator, args.labelset, args.output, args.encoder, args.name, args.features
             )
             print(f"wrote model {folder}")
+        else:
+            COMMANDS[args.command](args)
     except SynthpaintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

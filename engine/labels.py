@@ -533,3 +533,9 @@ def remap_by_name(label_map: np.ndarray, source: LabelSet, target: LabelSet) -> 
         except KeyError:
             continue
     return lut[label_map]
+
+
+def read_mask_image(path: StrPath) -> np.ndarray:
+    """A hole mask (bool H x W) from an image where white (grey value > 127) marks the hole."""
+    grey = read_rgb_image(path).astype(np.uint16).sum(axis=2)
+    return grey > 3 * 127

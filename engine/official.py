@@ -27,23 +27,46 @@ SPADE_PRESETS: dict[str, dict] = {
     ),
 }
 
-KINDS = ("spade",)
+KINDS = ("spade", "pix2pixhd", "pix2pix", "lama", "colorization")
 
 
 def import_official(
     kind: str,
     generator: str | Path,
-    label_set: str,
+    label_set: str | None,
     out_dir: str | Path,
     encoder: str | Path | None = None,
     name: str | None = None,
+    features: str | Path | None = None,
 ) -> Path:
-    """Convert an official release into a model folder the engine loads; returns the folder."""
-    if kind != "spade":
-        raise CheckpointError(
-            f"import of '{kind}' checkpoints is not supported yet (supported: {', '.join(KINDS)})"
+    """Convert an official release into a model folder the engine loads; returns the folder.
+
+    ``generator`` is the release's network file (SPADE/pix2pixHD ``latest_net_G.pth``, pix2pix
+    ``latest_net_G.pth``, LaMa ``best.ckpt``, ``siggraph17-*.pth``); ``label_set`` applies to the
+    label-map models only; ``encoder`` and ``features`` (``features_clustered_010.npy``) to pix2pixHD.
+    """
+    out_dir = Path(out_dir)
+    if kind == "spade":
+        return _import_spade(Path(generator), get_label_set(label_set or "coco"), out_dir, encoder, name)
+    if kind == "pix2pixhd":
+        from engine.instance_synthesis import import_official_pix2pixhd
+
+        return import_official_pix2pixhd(
+            generator, out_dir, encoder, features, label_set or "cityscapes", name=name
         )
-    return _import_spade(Path(generator), get_label_set(label_set), Path(out_dir), encoder, name)
+    if kind == "pix2pix":
+        from engine.sketch import import_official_pix2pix
+
+        return import_official_pix2pix(Path(generator), out_dir, name)
+    if kind == "lama":
+        from engine.inpainting import import_official_lama
+
+        return import_official_lama(Path(generator), out_dir, name)
+    if kind == "colorization":
+        from engine.colorization import import_official_colorization
+
+        return import_official_colorization(Path(generator), out_dir, name)
+    raise CheckpointError(f"unknown kind of official checkpoint '{kind}' (known: {', '.join(KINDS)})")
 
 
 def _import_spade(

@@ -10,13 +10,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.checkpoints import ModelCard, load_checked, read_card, read_weights
-from engine.device import pick_device, pick_dtype
+from engine.checkpoints import ModelCard, load_checked, read_weights
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.labels import LabelSet
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
-from engine.registry import resolve_model
 from engine.style_transfer import FALLBACK_DESCRIPTION, STATISTICS_SIZE, style_statistics, transfer_colors
 
 MAX_WORKING_PIXELS = 16_000_000  # beyond this a single synthesis would not fit in memory on most machines
@@ -87,6 +85,36 @@ class SynthesisModel:
         self.generator = generator.to(device=device, dtype=dtype).eval()
         self.encoder = None if encoder is None else encoder.to(device=device, dtype=dtype).eval()
         self.resolution = min(self.config.native_size)
+
+    @classmethod
+    def from_folder(
+        cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
+    ) -> SynthesisModel:
+        """Build the networks of a SPADE model folder, checking its label set against its architecture."""
+        if card.label_set is None:
+            raise CheckpointError(f"model '{card.name}' has no label set in its card")
+        label_set = LabelSet.from_dict(card.label_set)
+        try:
+            config = SPADEConfig.from_dict(card.architecture)
+        except TypeError as exc:
+            raise CheckpointError(
+                f"the architecture in {Path(folder) / 'model.json'} is not a SPADE config ({exc})"
+            ) from None
+        if label_set.label_nc != config.label_nc or (
+            label_set.dontcare_id is not None and not config.contain_dontcare
+        ):
+            raise CheckpointError(
+                f"model '{card.name}' has {config.label_nc} label channels, which does not fit its label "
+                f"set '{label_set.name}' ({label_set.label_nc} classes)"
+            )
+        weights = read_weights(folder)
+        generator = SPADEGenerator(config)
+        load_checked(generator, weights.get("G", {}), f"{Path(folder).name}/G")
+        encoder = None
+        if "E" in weights:
+            encoder = StyleEncoder(config)
+            load_checked(encoder, weights["E"], f"{Path(folder).name}/E")
+        return cls(card, label_set, generator, encoder, device, dtype)
 
     @property
     def native_size(self) -> tuple[int, int]:
@@ -214,46 +242,3 @@ class SynthesisModel:
             style = self._checked_code(np.asarray(style))
             z = self.encode_style(style) if style.ndim == 3 else style
         return torch.from_numpy(z)[None].to(self.device, self.dtype)
-
-
-def load_model(
-    name_or_path: str | Path, device: str = "auto", precision: str = "auto", warm_up: bool | None = None
-) -> SynthesisModel:
-    """Load an installed model by name, or a model folder, onto ``device`` ('auto', 'cpu', 'cuda', 'mps').
-
-    ``warm_up`` defaults to on for GPUs, where the first call pays for kernel selection.
-    """
-    folder = resolve_model(name_or_path)
-    card = read_card(folder)
-    if card.kind != "spade":
-        raise CheckpointError(f"model '{card.name}' is a '{card.kind}' model, which this version cannot run")
-    if card.label_set is None:
-        raise CheckpointError(f"model '{card.name}' has no label set in its card")
-    label_set = LabelSet.from_dict(card.label_set)
-    try:
-        config = SPADEConfig.from_dict(card.architecture)
-    except TypeError as exc:
-        raise CheckpointError(
-            f"the architecture in {folder / 'model.json'} is not a SPADE config ({exc})"
-        ) from None
-    if label_set.label_nc != config.label_nc or (
-        label_set.dontcare_id is not None and not config.contain_dontcare
-    ):
-        raise CheckpointError(
-            f"model '{card.name}' has {config.label_nc} label channels, which does not fit its label set "
-            f"'{label_set.name}' ({label_set.label_nc} classes)"
-        )
-    weights = read_weights(folder)
-    generator = SPADEGenerator(config)
-    load_checked(generator, weights.get("G", {}), f"{folder.name}/G")
-    encoder = None
-    if "E" in weights:
-        encoder = StyleEncoder(config)
-        load_checked(encoder, weights["E"], f"{folder.name}/E")
-    torch_device = pick_device(device)
-    model = SynthesisModel(
-        card, label_set, generator, encoder, torch_device, pick_dtype(torch_device, precision)
-    )
-    if warm_up or (warm_up is None and torch_device.type != "cpu"):
-        model.warm_up()
-    return model

@@ -6,9 +6,9 @@ import torch
 
 from engine.checkpoints import load_checked, read_card, read_state_dict, read_weights
 from engine.errors import CheckpointError
+from engine.loader import load_model
 from engine.models.spade import SPADEConfig, SPADEGenerator
 from engine.official import import_official
-from engine.session import load_model
 from tests.conftest import load_fixture
 from tests.factories import make_tiny_spade
 

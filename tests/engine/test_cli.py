@@ -154,3 +154,56 @@ def test_import_official_and_models_listing(tmp_path, capsys, monkeypatch):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "my-facades" in out and "facades" in out and "coco" in out
+
+
+def test_sketch_translates_a_sketch_at_its_own_size(tmp_path, capsys):
+    from tests.factories_pix2pix import make_tiny_pix2pix
+
+    folder = make_tiny_pix2pix(tmp_path / "sketchy", default_mode="deterministic")
+    sketch = np.full((40, 70), 255, np.uint8)
+    sketch[10:12, 5:60] = 0
+    Image.fromarray(sketch).save(tmp_path / "sketch.png")
+    args = ["sketch", "--model", str(folder), "--sketch", str(tmp_path / "sketch.png")]
+    assert main([*args, "-o", str(tmp_path / "a.png"), "--device", "cpu"]) == 0
+    assert main([*args, "-o", str(tmp_path / "b.png"), "--device", "cpu"]) == 0
+    a, b = np.asarray(Image.open(tmp_path / "a.png")), np.asarray(Image.open(tmp_path / "b.png"))
+    assert a.shape == (40, 70, 3)
+    assert np.array_equal(a, b)  # deterministic mode: the same sketch gives the same photo
+
+
+def test_each_command_defaults_to_an_installed_model_of_its_kind(tmp_path, monkeypatch, capsys):
+    from tests.factories_pix2pix import make_tiny_pix2pix
+
+    monkeypatch.setenv("SYNTHPAINT_HOME", str(tmp_path / "home"))
+    make_tiny_pix2pix(tmp_path / "home" / "models" / "sketchy", name="sketchy")
+    Image.fromarray(np.full((32, 32), 255, np.uint8)).save(tmp_path / "sketch.png")
+    out = tmp_path / "out.png"
+    assert main(["sketch", "--sketch", str(tmp_path / "sketch.png"), "-o", str(out), "--device", "cpu"]) == 0
+    assert "model sketchy" in capsys.readouterr().out
+    # a label-map command finds no label-to-photo model and says so, naming what it needs
+    Image.fromarray(facade_ids()).save(tmp_path / "labels.png")
+    assert main(["synth", "--labels", str(tmp_path / "labels.png"), "-o", str(out)]) == 2
+    assert "no spade or pix2pixhd model is installed" in capsys.readouterr().err
+    # a model of another kind is refused with the kinds the command needs
+    sketchy = str(tmp_path / "home" / "models" / "sketchy")
+    assert main(["synth", "--model", sketchy, "--labels", str(tmp_path / "labels.png"), "-o", str(out)]) == 2
+    assert "is a pix2pix model; this command needs spade or pix2pixhd" in capsys.readouterr().err
+
+
+def test_colorize_applies_hints_from_json_and_reports_bad_hint_files(tmp_path, capsys):
+    from tests.factories_colorization import make_tiny_colorization
+
+    folder = make_tiny_colorization(tmp_path / "colours")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (48, 64), dtype=np.uint8)).save(tmp_path / "grey.png")
+    base = ["colorize", "--model", str(folder), "--image", str(tmp_path / "grey.png"), "--device", "cpu"]
+    assert main([*base, "-o", str(tmp_path / "plain.png")]) == 0
+    (tmp_path / "hints.json").write_text('[{"x": 30, "y": 20, "color": "#ff0000", "size": 9}]')
+    assert main([*base, "--hints", str(tmp_path / "hints.json"), "-o", str(tmp_path / "hinted.png")]) == 0
+    plain = np.asarray(Image.open(tmp_path / "plain.png")).astype(int)
+    hinted = np.asarray(Image.open(tmp_path / "hinted.png")).astype(int)
+    assert hinted.shape == (48, 64, 3)
+    assert np.abs(hinted - plain).max() > 0  # the red hint changed the colours
+    (tmp_path / "bad.json").write_text('[{"x": 1}]')
+    assert main([*base, "--hints", str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "bad.json" in capsys.readouterr().err
