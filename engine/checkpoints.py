@@ -132,13 +132,10 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
         except (SafetensorError, OSError, ValueError) as exc:
             raise CheckpointError(f"{path.name} is not a readable safetensors file ({exc})") from None
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise CheckpointError(
-            f"refused to load {path.name}: it contains Python objects other than tensors, which could run "
-            f"code on this machine ({first_line})"
-        ) from None
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            data = _load_training_checkpoint(path, exc)
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path.name} is not a readable PyTorch checkpoint ({exc})") from None
     if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
@@ -146,6 +143,46 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
     if not isinstance(data, Mapping) or not all(isinstance(v, Tensor) for v in data.values()):
         raise CheckpointError(f"{path.name} does not hold a state dict of tensors")
     return dict(data)
+
+
+# Training frameworks whose objects (callback states, hyper-parameter containers) ride along in
+# released checkpoints, e.g. LaMa's Lightning ``best.ckpt``; they never hold weights we need.
+TRAINING_FRAMEWORKS = ("pytorch_lightning.", "lightning.", "lightning_fabric.", "omegaconf.")
+
+
+class _Inert:
+    """Stands in for a training framework's object while unpickling: builds nothing, runs nothing."""
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, _state: Any) -> None:
+        pass
+
+
+def _load_training_checkpoint(path: Path, refusal: pickle.UnpicklingError) -> Any:
+    """Load a checkpoint whose only non-tensor objects belong to training frameworks, as inert stubs.
+
+    Anything else (for example a pickle crafted to call ``os.system``) is refused, naming it.
+    """
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except (RuntimeError, ValueError, OSError):  # a bare (non-zip) pickle: nothing can be vetted
+        names = []
+    unsafe = [name for name in names if not name.startswith(TRAINING_FRAMEWORKS)]
+    if unsafe or not names:
+        first_line = str(refusal).strip().splitlines()[0] if str(refusal).strip() else "unknown objects"
+        raise CheckpointError(
+            f"refused to load {path.name}: it contains Python objects other than tensors, which could "
+            f"run code on this machine ({', '.join(unsafe) or first_line})"
+        )
+    with torch.serialization.safe_globals([(_Inert, name) for name in names]):
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise CheckpointError(
+                f"refused to load {path.name}: {str(exc).strip().splitlines()[0]}"
+            ) from None
 
 
 def load_checked(module: nn.Module, state: Mapping[str, Tensor], source: str, hint: str = "") -> None:

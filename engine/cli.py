@@ -138,8 +138,15 @@ def run_synth(args: argparse.Namespace) -> None:
                 f"{args.instances} is {instances.shape[1]}x{instances.shape[0]} but the label map is "
                 f"{labels.shape[1]}x{labels.shape[0]}"
             )
-    style = read_rgb_image(args.style) if args.style is not None else None
-    photo = model.synthesize(labels, instances=instances, style=style, seed=args.seed)
+    if model.kind == "pix2pixhd":  # per-instance feature codes instead of a style image
+        if args.style is not None:
+            raise InputImageError(
+                f"'{model.card.name}' takes per-instance feature codes, not a style image; use --seed"
+            )
+        photo = model.synthesize(labels, instances=instances, seed=args.seed)
+    else:
+        style = read_rgb_image(args.style) if args.style is not None else None
+        photo = model.synthesize(labels, instances=instances, style=style, seed=args.seed)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
 

@@ -99,3 +99,29 @@ def test_card_that_does_not_fit_its_label_set_is_rejected(tmp_path):
     (folder / "model.json").write_text(json.dumps(card))
     with pytest.raises(CheckpointError, match="does not fit its label set 'coco'"):
         load_model(folder, device="cpu")
+
+
+def test_lightning_checkpoint_loads_its_weights_without_running_its_objects(tmp_path, monkeypatch):
+    """Released training checkpoints (LaMa's best.ckpt) carry framework objects beside the weights."""
+    import sys
+    import types
+
+    module = types.ModuleType("pytorch_lightning.callbacks")
+
+    class ModelCheckpoint:
+        def __init__(self):
+            self.best = 0.5
+
+    ModelCheckpoint.__module__, ModelCheckpoint.__qualname__ = module.__name__, "ModelCheckpoint"
+    module.ModelCheckpoint = ModelCheckpoint
+    monkeypatch.setitem(sys.modules, "pytorch_lightning", types.ModuleType("pytorch_lightning"))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    weights = {"generator.model.1.weight": torch.randn(2, 3)}
+    torch.save(
+        {"state_dict": weights, "callbacks": {"cb": ModelCheckpoint()}, "epoch": 3}, tmp_path / "b.ckpt"
+    )
+    for name in ("pytorch_lightning", module.__name__):  # the reader has no Lightning installed
+        monkeypatch.delitem(sys.modules, name)
+    loaded = read_state_dict(tmp_path / "b.ckpt")
+    assert list(loaded) == ["generator.model.1.weight"]
+    assert torch.equal(loaded["generator.model.1.weight"], weights["generator.model.1.weight"])

@@ -207,3 +207,47 @@ def test_colorize_applies_hints_from_json_and_reports_bad_hint_files(tmp_path, c
     (tmp_path / "bad.json").write_text('[{"x": 1}]')
     assert main([*base, "--hints", str(tmp_path / "bad.json"), "-o", str(tmp_path / "x.png")]) == 2
     assert "bad.json" in capsys.readouterr().err
+
+
+def test_inpaint_fills_only_the_white_part_of_the_mask(tmp_path, capsys):
+    from tests.factories_lama import make_tiny_lama
+
+    folder = make_tiny_lama(tmp_path / "filler")
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 255, (50, 70, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    mask = np.zeros((50, 70), np.uint8)
+    mask[10:30, 20:45] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    args = ["inpaint", "--model", str(folder), "--image", str(tmp_path / "photo.png"), "--device", "cpu"]
+    assert main([*args, "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png")]) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    hole = mask > 0
+    assert np.array_equal(out[~hole], photo[~hole])
+    assert not np.array_equal(out[hole], photo[hole])
+    Image.fromarray(np.zeros((50, 70), np.uint8)).save(tmp_path / "empty.png")
+    assert main([*args, "--mask", str(tmp_path / "empty.png"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "mask" in capsys.readouterr().err
+
+
+def test_synth_with_a_pix2pixhd_model_uses_instances_and_seeded_feature_codes(tmp_path, capsys):
+    from tests.factories_pix2pixhd import make_tiny_pix2pixhd
+
+    folder = make_tiny_pix2pixhd(tmp_path / "hd", "facades", bank={3: np.linspace(-1, 1, 9).reshape(3, 3)})
+    labels = facade_ids(32, 64)
+    instances = labels.astype(np.int32)
+    instances[20:30, 10:30] = 3001  # one window instance
+    Image.fromarray(labels).save(tmp_path / "labels.png")
+    Image.fromarray(instances.astype(np.uint16)).save(tmp_path / "inst.png")
+    args = ["synth", "--model", str(folder), "--labels", str(tmp_path / "labels.png"), "--device", "cpu"]
+    args += ["--instances", str(tmp_path / "inst.png")]
+    outs = []
+    for seed in (1, 1):
+        out = tmp_path / f"out{len(outs)}.png"
+        assert main([*args, "--seed", str(seed), "-o", str(out)]) == 0
+        outs.append(np.asarray(Image.open(out)))
+    assert outs[0].shape == (32, 64, 3)
+    assert np.array_equal(outs[0], outs[1])  # the same seed picks the same feature codes
+    # a style image means nothing to such a model: refused with the reason
+    assert main([*args, "--style", str(tmp_path / "labels.png"), "-o", str(tmp_path / "x.png")]) == 2
+    assert "feature codes" in capsys.readouterr().err
