@@ -37,6 +37,7 @@ from app.project import (
     write_recovery,
 )
 from app.style_picker import StylePicker
+from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from engine import SynthpaintError
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._add_dock("Style", self.styles, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.engine = EngineClient(self)
+        self.synthesis = SynthesisState()
         self.engine.worker.modelLoaded.connect(self._on_model_loaded)
         self.engine.worker.modelFailed.connect(self._on_model_failed)
         self.engine.worker.synthesized.connect(self._on_synthesized)
@@ -214,6 +216,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, model: SynthesisModel) -> None:
         self.model = model
+        self.synthesis = SynthesisState()  # style codes belong to the model that made them
         if self.model_combo.findText(model.card.name) < 0:
             self.model_combo.addItem(model.card.name)
         self.model_combo.setCurrentText(model.card.name)
@@ -263,7 +266,9 @@ class MainWindow(QMainWindow):
     def request_synthesis(self) -> int | None:
         if self.model is None:
             return None
-        return self.engine.synthesize(self.document.labels, style=self.styles.choice())
+        return self.engine.submit(
+            synthesis_job(self.synthesis, self.document.labels, style=self.styles.choice())
+        )
 
     def _on_style_changed(self) -> None:
         if self.live:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.worker import StyleChoice
+from app.synthesis_job import StyleChoice
 from engine import SynthpaintError
 from engine.labels import read_rgb_image
 from engine.registry import ASSETS

@@ -1,44 +1,38 @@
-"""Runs the engine off the UI thread: loads models and synthesizes, newest request first.
+"""Runs the engine off the UI thread: loads models and runs jobs on them, newest request first.
 
-The UI posts requests at paint speed; only the newest pending synthesis runs (older ones are
-dropped), and every result carries the stamp of its request so the UI can ignore stale ones.
+The UI posts jobs at paint speed; only the newest pending job runs (older ones are dropped), and
+every result carries the stamp of its request so the UI can ignore stale ones. A job may yield
+several images (a quick low-resolution preview, then the full one): each is shown as it comes,
+and the rest is skipped as soon as a newer job is waiting.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import SynthpaintError, load_model
-from engine.session import SynthesisModel
+
+JobResult = np.ndarray | Iterator[np.ndarray]
+JobFunction = Callable[[Any], JobResult]  # the loaded model -> an image, or images, best last
 
 
 @dataclass(frozen=True)
-class StyleChoice:
-    """What the model should use: an image, optionally blended with a second one, or a seed."""
-
-    image: np.ndarray | None = None
-    blend_with: np.ndarray | None = None
-    blend: float = 0.0
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class SynthesisRequest:
+class Job:
     stamp: int
-    labels: np.ndarray
-    instances: np.ndarray | None = None
-    style: StyleChoice | None = None
+    run: JobFunction
 
 
 class EngineWorker(QObject):
     """Lives in its own thread; owns the loaded model. Talk to it through ``EngineClient``."""
 
-    modelLoaded = Signal(object)  # SynthesisModel
+    modelLoaded = Signal(object)  # the engine's model runtime
     modelFailed = Signal(str)
     synthesized = Signal(int, object, float)  # stamp, uint8 HxWx3, milliseconds
     synthesisFailed = Signal(int, str)
@@ -46,23 +40,25 @@ class EngineWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model: SynthesisModel | None = None
+        self.model: Any = None
         self._lock = threading.Lock()
-        self._pending: SynthesisRequest | None = None
-        self.runs = 0  # how many syntheses actually ran (coalescing makes it far fewer than requests)
-        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(image) -> (image, style code)
+        self._pending: Job | None = None
+        self.runs = 0  # how many jobs actually ran (coalescing makes it far fewer than requests)
 
-    def post(self, request: SynthesisRequest) -> None:
-        """Called from any thread: replace whatever synthesis is still waiting."""
+    def post(self, job: Job) -> None:
+        """Called from any thread: replace whatever job is still waiting."""
         with self._lock:
-            self._pending = request
+            self._pending = job
+
+    def has_pending(self) -> bool:
+        with self._lock:
+            return self._pending is not None
 
     @Slot(str, str)
     def load(self, name_or_path: str, device: str) -> None:
         self.busyChanged.emit(True)
         try:
             self.model = load_model(name_or_path, device=device)
-            self._codes.clear()
         except SynthpaintError as exc:
             self.modelFailed.emit(str(exc))
         except Exception as exc:  # a broken model must never take the app down
@@ -75,43 +71,29 @@ class EngineWorker(QObject):
     @Slot()
     def run_pending(self) -> None:
         with self._lock:
-            request, self._pending = self._pending, None
-        if request is None or self.model is None:
+            job, self._pending = self._pending, None
+        if job is None or self.model is None:
             return
         self.busyChanged.emit(True)
         start = time.perf_counter()
         try:
-            style, seed = self._resolve_style(request.style)
-            photo = self.model.synthesize(request.labels, request.instances, style, seed)
-        except SynthpaintError as exc:
-            self.synthesisFailed.emit(request.stamp, str(exc))
-        except Exception as exc:
-            self.synthesisFailed.emit(request.stamp, f"synthesis failed: {exc!r}")
-        else:
+            result = job.run(self.model)
+            images = [result] if isinstance(result, np.ndarray) else result
+            for image in images:
+                self.synthesized.emit(job.stamp, image, (time.perf_counter() - start) * 1000)
+                if self.has_pending():
+                    break  # a newer request supersedes the rest of this one
             self.runs += 1
-            self.synthesized.emit(request.stamp, photo, (time.perf_counter() - start) * 1000)
+        except SynthpaintError as exc:
+            self.synthesisFailed.emit(job.stamp, str(exc))
+        except Exception as exc:
+            self.synthesisFailed.emit(job.stamp, f"the model failed: {exc!r}")
         finally:
             self.busyChanged.emit(False)
 
-    def _resolve_style(self, choice: StyleChoice | None) -> tuple[np.ndarray | None, int | None]:
-        """Image or seed as they are; a blend of two images as the blend of their style codes."""
-        if choice is None or choice.image is None:
-            return None, None if choice is None else choice.seed
-        if choice.blend_with is None or choice.blend == 0:
-            return choice.image, None
-        a, b = self._code(choice.image), self._code(choice.blend_with)
-        return (1 - choice.blend) * a + choice.blend * b, None
-
-    def _code(self, image: np.ndarray) -> np.ndarray:
-        cached = self._codes.get(id(image))
-        if cached is None or cached[0] is not image:
-            cached = (image, self.model.encode_style(image))
-            self._codes[id(image)] = cached
-        return cached[1]
-
 
 class EngineClient(QObject):
-    """UI-side handle: starts the worker thread and forwards requests to it without blocking."""
+    """UI-side handle: starts the worker thread and forwards jobs to it without blocking."""
 
     _load = Signal(str, str)
     _wake = Signal()
@@ -130,13 +112,10 @@ class EngineClient(QObject):
     def load_model(self, name_or_path: str, device: str = "auto") -> None:
         self._load.emit(str(name_or_path), device)
 
-    def synthesize(
-        self, labels: np.ndarray, instances: np.ndarray | None = None, style: StyleChoice | None = None
-    ) -> int:
-        """Queue a synthesis of a snapshot of ``labels``; returns its stamp."""
+    def submit(self, run: JobFunction) -> int:
+        """Queue ``run(model)`` (it must own snapshots of its inputs); returns the job's stamp."""
         self._stamp += 1
-        snapshot = None if instances is None else instances.copy()
-        self.worker.post(SynthesisRequest(self._stamp, labels.copy(), snapshot, style))
+        self.worker.post(Job(self._stamp, run))
         self._wake.emit()
         return self._stamp
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from app.worker import EngineClient
+from app.worker import EngineClient, Job
 
 
 class SlowModel:
@@ -40,7 +40,8 @@ def test_burst_of_requests_runs_few_times_and_ends_with_the_newest(qtbot, client
     labels = np.zeros((8, 8), np.int32)
     for value in range(1, 21):
         labels[0, 0] = value
-        client.synthesize(labels)
+        snapshot = labels.copy()
+        client.submit(lambda m, snapshot=snapshot: m.synthesize(snapshot))
     qtbot.waitUntil(lambda: bool(results) and results[-1][1] == 20, timeout=5000)
     assert client.worker.runs < 20 / 2
     assert model.seen[-1] == 20
@@ -54,7 +55,7 @@ def test_the_ui_thread_keeps_processing_events_while_the_model_runs(qtbot, clien
     done = []
     client.worker.synthesized.connect(lambda *args: done.append(True))
     start = time.perf_counter()
-    client.synthesize(np.zeros((4, 4), np.int32))
+    client.submit(lambda m: m.synthesize(np.zeros((4, 4), np.int32)))
     assert time.perf_counter() - start < 0.1  # submitting returns at once
     ticks = []
     timer = QTimer()
@@ -72,5 +73,30 @@ def test_a_failing_model_reports_a_message_instead_of_crashing(qtbot, client):
 
     client.worker.model = Broken()
     with qtbot.waitSignal(client.worker.synthesisFailed, timeout=5000) as blocker:
-        client.synthesize(np.zeros((4, 4), np.int32))
+        client.submit(lambda m: m.synthesize(np.zeros((4, 4), np.int32)))
     assert "boom" in blocker.args[1]
+
+
+def test_progressive_results_share_a_stamp_and_stop_when_a_newer_job_waits(qtbot, client):
+    client.worker.model = object()
+    results = []
+    client.worker.synthesized.connect(lambda stamp, image, ms: results.append((stamp, int(image[0, 0, 0]))))
+
+    def preview_then_full(_model):
+        yield np.full((2, 2, 3), 1, np.uint8)
+        yield np.full((2, 2, 3), 2, np.uint8)
+
+    stamp = client.submit(preview_then_full)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=5000)
+    assert results == [(stamp, 1), (stamp, 2)]
+
+    def superseded(_model):
+        client.worker.post(Job(999, lambda m: np.full((2, 2, 3), 9, np.uint8)))  # a newer request arrives
+        yield np.full((2, 2, 3), 3, np.uint8)
+        yield np.full((2, 2, 3), 4, np.uint8)
+
+    client.submit(superseded)
+    qtbot.waitUntil(lambda: results[-1][1] == 3, timeout=5000)
+    client._wake.emit()
+    qtbot.waitUntil(lambda: results[-1] == (999, 9), timeout=5000)
+    assert 4 not in [value for _, value in results]
