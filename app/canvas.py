@@ -7,21 +7,20 @@ from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPathItem,
     QGraphicsRectItem,
-    QGraphicsScene,
-    QGraphicsView,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from app import raster
 from app.document import Document, EditSession
+from app.zoom_view import ZoomPanView
 
 
 class Tool(Enum):
@@ -67,16 +66,14 @@ class LabelImageItem(QGraphicsItem):
         painter.drawImage(exposed, self.image, exposed)
 
 
-class CanvasView(QGraphicsView):
-    """Paint label ids with the mouse. Wheel zooms, middle button or space+drag pans.
+class CanvasView(ZoomPanView):
+    """Paint label ids with the mouse (zoom and pan from ``ZoomPanView``).
 
-    Signals: ``hovered(id or None)`` under the cursor, ``picked(id)`` from the eyedropper,
-    ``zoomChanged(factor)``.
+    Signals: ``hovered(id or None)`` under the cursor, ``picked(id)`` from the eyedropper.
     """
 
     hovered = Signal(object)
     picked = Signal(int)
-    zoomChanged = Signal(float)
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -84,69 +81,31 @@ class CanvasView(QGraphicsView):
         self.tool = Tool.BRUSH
         self.current_id = document.label_set.background_id
         self.eraser_id: int | None = None  # None: the label set's background class
-        self.brush_size = 16
         self._session: EditSession | None = None
         self._last: QPointF | None = None
         self._start: QPointF | None = None
         self._lasso: list[tuple[float, float]] = []
         self._preview: QGraphicsItem | None = None
-        self._pan_from: QPointF | None = None
-        self._space_held = False
-
-        self.setScene(QGraphicsScene(self))
-        self.setBackgroundBrush(QColor(60, 60, 60))
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
-        self.setMouseTracking(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
         self.image_item = LabelImageItem(document)
         self.scene().addItem(self.image_item)
-        self.outline = QGraphicsEllipseItem()
-        self.outline.setPen(QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine))
-        self.outline.setZValue(10)
-        self.outline.setVisible(False)
-        self.scene().addItem(self.outline)
-        self._fit_scene()
+        self.refit_scene()
         document.changed.connect(self.image_item.refresh)
         document.replaced.connect(self._on_replaced)
 
-    # ----- view -----
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11()
+    def content_rect(self) -> QRectF:
+        return self.image_item.boundingRect()
 
-    def set_zoom(self, factor: float) -> None:
-        factor = min(max(factor, 0.05), 64.0)
-        self.resetTransform()
-        self.scale(factor, factor)
-        self.zoomChanged.emit(factor)
-
-    def fit_to_window(self) -> None:
-        self.fitInView(self.image_item.boundingRect(), Qt.AspectRatioMode.KeepAspectRatio)
-        self.zoomChanged.emit(self.zoom)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        steps = event.angleDelta().y() / 120
-        if steps:
-            self.set_zoom(self.zoom * 1.15**steps)
-
-    def _fit_scene(self) -> None:
-        rect = self.image_item.boundingRect()
-        self.scene().setSceneRect(rect.adjusted(-rect.width(), -rect.height(), rect.width(), rect.height()))
+    def shows_brush_outline(self) -> bool:
+        return self.tool in (Tool.BRUSH, Tool.ERASER, Tool.LINE)
 
     def _on_replaced(self) -> None:
         self.image_item.reload()
-        self._fit_scene()
-        self.fit_to_window()
+        self.refit_scene()
 
     # ----- tools -----
     def set_tool(self, tool: Tool) -> None:
         self.tool = tool
-        self._update_outline(None)
-
-    def set_brush_size(self, size: int) -> None:
-        self.brush_size = max(1, min(int(size), 512))
-        self._update_outline(None)
+        self.update_outline(None)
 
     def paint_id(self) -> int:
         if self.tool == Tool.ERASER:
@@ -247,65 +206,6 @@ class CanvasView(QGraphicsView):
         self.scene().addItem(item)
         self._preview = item
 
-    def _update_outline(self, pos: QPointF | None) -> None:
-        show = self.tool in (Tool.BRUSH, Tool.ERASER, Tool.LINE)
-        if pos is not None:
-            r = self.brush_size / 2
-            cx, cy = math.floor(pos.x()) + 0.5, math.floor(pos.y()) + 0.5
-            self.outline.setRect(cx - r, cy - r, 2 * r, 2 * r)
-        self.outline.setVisible(show and pos is not None)
-
-    # ----- Qt events -----
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
-        elif event.key() == Qt.Key.Key_BracketLeft:
-            self.set_brush_size(self.brush_size - max(1, self.brush_size // 8))
-        elif event.key() == Qt.Key.Key_BracketRight:
-            self.set_brush_size(self.brush_size + max(1, self.brush_size // 8))
-        else:
-            super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space_held = False
-            self.setCursor(Qt.CursorShape.CrossCursor)
-        else:
-            super().keyReleaseEvent(event)
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and self._space_held
-        ):
-            self._pan_from = event.position()
-        elif event.button() == Qt.MouseButton.LeftButton:
-            self.press(self.mapToScene(event.position().toPoint()))
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            delta = event.position() - self._pan_from
-            self._pan_from = event.position()
-            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
-            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
-            return
-        pos = self.mapToScene(event.position().toPoint())
-        pixel = self._pixel(pos)
+    def hover(self, pos: QPointF | None) -> None:
+        pixel = None if pos is None else self._pixel(pos)
         self.hovered.emit(None if pixel is None else int(self.document.labels[pixel[1], pixel[0]]))
-        self._update_outline(pos)
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            self.drag(pos)
-
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None and event.button() in (
-            Qt.MouseButton.MiddleButton,
-            Qt.MouseButton.LeftButton,
-        ):
-            self._pan_from = None
-        elif event.button() == Qt.MouseButton.LeftButton:
-            self.release(self.mapToScene(event.position().toPoint()))
-
-    def leaveEvent(self, event) -> None:  # noqa: N802
-        self.outline.setVisible(False)
-        self.hovered.emit(None)
-        super().leaveEvent(event)

@@ -33,6 +33,7 @@ JSON_MEMBER = "project.json"
 LABELS_MEMBER = "labels.png"
 INSTANCES_MEMBER = "instances.png"
 COLOR_MEMBER = "labels_color.png"
+LAYER_FOLDER = "layers/"  # the other modes' images (sketch, photo, mask...): layers/<name>.png
 
 MAX_MEMBER_BYTES = 1 << 30  # a real canvas is far smaller; anything bigger is a zip bomb or damage
 MAX_CANVAS = 16384  # pixels per side
@@ -40,7 +41,8 @@ MAX_CANVAS = 16384  # pixels per side
 # id = r<<16 | g<<8 | b: the convention engine.labels.read_instance_image already reads
 MAX_INSTANCE_ID = (1 << 24) - 1
 
-_RESERVED_KEYS = ("format_version", "canvas_size", "label_set", "model", "style", "seed")
+_RESERVED_KEYS = ("format_version", "canvas_size", "label_set", "model", "style", "seed", "modes")
+_LAYER_NAME = re.compile(r"[a-z0-9_]+")
 _LABEL_MODES = ("L", "I", "I;16", "I;16L", "I;16B")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -59,6 +61,8 @@ class Project:
     model: str | None = None  # model name or folder path
     style: str | None = None  # style image path
     seed: int | None = None
+    modes: dict[str, dict[str, Any]] = field(default_factory=dict)  # mode name -> its JSON-able state
+    layers: dict[str, np.ndarray] = field(default_factory=dict)  # name -> uint8 grey or RGB image, any size
     extras: dict[str, Any] = field(default_factory=dict)  # unknown JSON keys, kept for newer versions
 
 
@@ -105,10 +109,24 @@ def _check_for_saving(path: Path, project: Project) -> tuple[np.ndarray, np.ndar
     return labels, instances
 
 
+def _check_layers(path: Path, layers: dict[str, np.ndarray]) -> None:
+    for name, image in layers.items():
+        if not _LAYER_NAME.fullmatch(name):
+            raise ValueError(f"layer names must be lower-case letters, digits and _, got {name!r}")
+        if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+            raise ValueError(f"layer {name} must be uint8 grey or RGB, got {image.dtype} {image.shape}")
+        if max(image.shape[:2]) > MAX_CANVAS or min(image.shape[:2]) < 1:
+            raise ProjectError(
+                f"cannot save {path}: the {name} layer is {image.shape[1]}x{image.shape[0]} pixels, "
+                f"but each side must lie in 1..{MAX_CANVAS}"
+            )
+
+
 def save_project(path: str | os.PathLike[str], project: Project) -> None:
     """Write the project atomically, so a crash or a full disk never damages the previous file."""
     path = Path(path)
     labels, instances = _check_for_saving(path, project)
+    _check_layers(path, project.layers)
     clash = sorted(set(project.extras) & set(_RESERVED_KEYS))
     if clash:
         raise ValueError(f"extras must not use the reserved keys {', '.join(clash)}")
@@ -120,6 +138,7 @@ def save_project(path: str | os.PathLike[str], project: Project) -> None:
         "model": project.model,
         "style": project.style,
         "seed": None if project.seed is None else int(project.seed),
+        "modes": project.modes,
     }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -130,6 +149,8 @@ def save_project(path: str | os.PathLike[str], project: Project) -> None:
             archive.writestr(INSTANCES_MEMBER, _png_bytes(Image.fromarray(_instance_rgb(instances))))
         colors = project.label_set.to_colors(labels)
         archive.writestr(COLOR_MEMBER, _png_bytes(Image.fromarray(colors)))
+        for name, image in project.layers.items():
+            archive.writestr(f"{LAYER_FOLDER}{name}.png", _png_bytes(Image.fromarray(image)))
     try:
         atomic_write_bytes(path, buffer.getvalue())
     except OSError as err:
@@ -157,11 +178,19 @@ def _read_member(archive: zipfile.ZipFile, name: str, path: Path) -> bytes:
         raise ProjectError(f"{name} in the project file {path} is damaged ({err})") from err
 
 
-def _read_png(data: bytes, name: str, path: Path, size: tuple[int, int]) -> Image.Image:
-    """Decode a PNG layer, checking its size from the header before the pixels are unpacked."""
+def _read_png(data: bytes, name: str, path: Path, size: tuple[int, int] | None) -> Image.Image:
+    """Decode a PNG layer, checking its size from the header before the pixels are unpacked.
+
+    ``size`` None: any size up to ``MAX_CANVAS`` per side.
+    """
     try:
         image = Image.open(io.BytesIO(data), formats=["PNG"])
-        if (image.height, image.width) != size:
+        if size is None and max(image.size) > MAX_CANVAS:
+            raise ProjectError(
+                f"{name} in the project file {path} is {image.width}x{image.height} pixels, "
+                f"more than {MAX_CANVAS} per side"
+            )
+        if size is not None and (image.height, image.width) != size:
             raise ProjectError(
                 f"{name} in the project file {path} is {image.width}x{image.height} pixels, "
                 f"but project.json says {size[1]}x{size[0]}"
@@ -204,6 +233,9 @@ def _parse_meta(data: bytes, path: Path) -> dict[str, Any]:
     for key in ("model", "style"):
         if not isinstance(meta.get(key), str | None):
             raise ProjectError(f"the project file {path} has a {key} that is not a string")
+    modes = meta.get("modes", {})
+    if not isinstance(modes, dict) or not all(isinstance(v, dict) for v in modes.values()):
+        raise ProjectError(f"the project file {path} has a 'modes' entry that is not an object of objects")
     seed = meta.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ProjectError(f"the project file {path} has a seed that is not an integer")
@@ -256,6 +288,18 @@ def load_project(path: str | os.PathLike[str]) -> Project:
             rgb = np.asarray(image).astype(np.int64)
             instances = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
+        layers = {}
+        for member in archive.namelist():
+            name = member[len(LAYER_FOLDER) : -len(".png")]
+            if not (
+                member.startswith(LAYER_FOLDER) and member.endswith(".png") and _LAYER_NAME.fullmatch(name)
+            ):
+                continue
+            image = _read_png(_read_member(archive, member, path), member, path, None)
+            if image.mode not in ("L", "RGB"):
+                image = image.convert("RGB")
+            layers[name] = np.asarray(image).copy()
+
     return Project(
         label_set=label_set,
         labels=labels,
@@ -263,6 +307,8 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         model=meta.get("model"),
         style=meta.get("style"),
         seed=meta.get("seed"),
+        modes=meta.get("modes", {}),
+        layers=layers,
         extras={k: v for k, v in meta.items() if k not in _RESERVED_KEYS},
     )
 

@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import os
@@ -96,6 +97,25 @@ def test_round_trip_is_exact(tmp_path, name):
     assert loaded.label_set.to_dict() == label_set.to_dict()
     assert loaded.label_set.ids.tolist() == label_set.ids.tolist()
     assert [c.color for c in loaded.label_set.classes] == [c.color for c in label_set.classes]
+
+
+def test_mode_layers_and_states_round_trip_exactly(tmp_path):
+    rng = np.random.default_rng(3)
+    sketch = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+    photo = rng.integers(0, 256, (21, 55, 3), dtype=np.uint8)
+    hints = {"hints": [{"x": 3.5, "y": 9, "color": "#aa3300", "size": 5}]}
+    project = dataclasses.replace(
+        make_project(), layers={"sketch": sketch, "colorize_photo": photo}, modes={"colorize": hints}
+    )
+    path = tmp_path / "modes.synthpaint"
+    save_project(path, project)
+    loaded = load_project(path)
+    assert set(loaded.layers) == {"sketch", "colorize_photo"}
+    np.testing.assert_array_equal(loaded.layers["sketch"], sketch)
+    np.testing.assert_array_equal(loaded.layers["colorize_photo"], photo)
+    assert loaded.modes == {"colorize": hints}
+    with pytest.raises(ValueError, match="layer names"):
+        save_project(path, dataclasses.replace(project, layers={"../evil": sketch}))
 
 
 def test_saved_zip_has_the_documented_members(tmp_path):

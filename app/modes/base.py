@@ -1,0 +1,148 @@
+"""What every image mode of the window shares: a model picker, an engine thread, the output pane.
+
+A mode (sketch, inpaint, colorize) is a tab of the main window. Subclasses add their canvas to
+``body`` and their tools to ``toolbar``, and say what to compute in ``make_job``; this class runs
+it on the mode's own engine thread, newest request first, and shows the result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from app.photo_view import PhotoView
+from app.worker import EngineClient, JobFunction
+from engine.registry import list_models
+
+
+class ModeWorkspace(QWidget):
+    """Base of the mode tabs. ``kinds``: the engine model kinds this mode runs, preferred first."""
+
+    title = "Mode"
+    kinds: tuple[str, ...] = ()
+    message = Signal(str)  # a line for the status bar
+    resultShown = Signal()
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.model: Any = None
+        self.live = True
+        self.last_stamp_shown = 0
+        self.last_ms: float | None = None
+        self.undo_stack = QUndoStack(self)
+        self.engine = EngineClient(self)
+        self.engine.worker.modelLoaded.connect(self._on_model_loaded)
+        self.engine.worker.modelFailed.connect(self._on_model_failed)
+        self.engine.worker.synthesized.connect(self._on_result)
+        self.engine.worker.synthesisFailed.connect(self._on_failed)
+
+        self.toolbar = QToolBar(self.title)
+        self.output = PhotoView()
+        self.engine.worker.busyChanged.connect(self.output.set_busy)
+        self.body = QSplitter(Qt.Orientation.Horizontal)
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(200)
+        self.model_combo.activated.connect(lambda index: self.load_model(self.model_combo.itemData(index)))
+        self.timing = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.body, 1)
+        self._started = False
+
+    # ----- models -----
+    def installed_models(self) -> list[tuple[Path, str]]:
+        """(folder, name) of installed models of this mode's kinds, preferred kind and shipped first."""
+        found = [(folder, card) for folder, card in list_models() if card.kind in self.kinds]
+        found.sort(key=lambda item: self.kinds.index(item[1].kind))
+        return [(folder, card.name) for folder, card in found]
+
+    def activate(self) -> None:
+        """Called when the tab is first shown: fill the model picker and load the default model."""
+        if self._started:
+            return
+        self._started = True
+        self.toolbar.addSeparator()
+        self.toolbar.addWidget(QLabel(" Model "))
+        self.toolbar.addWidget(self.model_combo)
+        self.toolbar.addWidget(self.timing)
+        for folder, name in self.installed_models():
+            self.model_combo.addItem(name, str(folder))
+        if self.model_combo.count():
+            self.load_model(self.model_combo.itemData(0))
+        else:
+            kinds = " or ".join(self.kinds)
+            self.output.set_message(
+                f"No {kinds} model is installed.\nTrain one with python -m trainers, or convert an "
+                "official release with python -m engine import-official, then open its folder."
+            )
+
+    def load_model(self, name_or_path: str) -> None:
+        self.output.set_message(f"Loading {Path(name_or_path).name}…")
+        self.engine.load_model(name_or_path, str(self.settings.value("device", "auto")))
+
+    def _on_model_loaded(self, model: Any) -> None:
+        if model.kind not in self.kinds:
+            self.output.set_message(
+                f"'{model.card.name}' is a {model.kind} model; this mode needs {' or '.join(self.kinds)}"
+            )
+            return
+        self.model = model
+        if self.model_combo.findText(model.card.name) < 0:
+            self.model_combo.addItem(model.card.name)
+        self.model_combo.setCurrentText(model.card.name)
+        self.output.set_message("")
+        self.on_model_loaded(model)
+        self.request()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.output.set_message(f"The model could not be loaded:\n{message}")
+
+    # ----- jobs -----
+    def request(self) -> int | None:
+        """Ask for a new result of the current state (coalesced; returns the job's stamp)."""
+        if self.model is None or not self.live:
+            return None
+        job = self.make_job()
+        return None if job is None else self.engine.submit(job)
+
+    def _on_result(self, stamp: int, image: np.ndarray, ms: float) -> None:
+        if stamp < self.last_stamp_shown:
+            return  # an older request finished late: never overwrite a newer picture
+        self.last_stamp_shown = stamp
+        self.last_ms = ms
+        self.output.set_photo(image)
+        self.timing.setText(f"  {ms:.0f} ms")
+        self.on_result(image)
+        self.resultShown.emit()
+
+    def _on_failed(self, _stamp: int, message: str) -> None:
+        self.output.set_message(message)
+        self.message.emit(message)
+
+    def shutdown(self) -> None:
+        self.engine.shutdown()
+
+    # ----- for subclasses -----
+    def make_job(self) -> JobFunction | None:
+        """The computation for the current state, on snapshots of it (None: nothing to compute)."""
+        return None
+
+    def on_model_loaded(self, model: Any) -> None:
+        """A model of this mode was loaded (e.g. enable tools it supports)."""
+
+    def on_result(self, image: np.ndarray) -> None:
+        """A new result is on screen."""
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """This mode's part of a project: JSON-able settings and uint8 image layers by name."""
+        return {}, {}
+
+    def restore(self, state: dict[str, Any], layers: dict[str, np.ndarray]) -> None:
+        """Reopen what ``state`` saved (layers missing from an older project are simply absent)."""
