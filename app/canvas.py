@@ -7,12 +7,13 @@ from enum import Enum
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsLineItem,
     QGraphicsPathItem,
+    QGraphicsPixmapItem,
     QGraphicsRectItem,
     QStyleOptionGraphicsItem,
     QWidget,
@@ -88,12 +89,32 @@ class CanvasView(ZoomPanView):
         self._preview: QGraphicsItem | None = None
         self.image_item = LabelImageItem(document)
         self.scene().addItem(self.image_item)
+        self.photo_item = QGraphicsPixmapItem()  # the output under the labels, in overlay layout
+        self.photo_item.setZValue(-1)
+        self.photo_item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.photo_item.setVisible(False)
+        self.scene().addItem(self.photo_item)
         self.refit_scene()
         document.changed.connect(self.image_item.refresh)
         document.replaced.connect(self._on_replaced)
 
     def content_rect(self) -> QRectF:
         return self.image_item.boundingRect()
+
+    def set_overlay(self, photo: np.ndarray | None, label_opacity: float = 0.5) -> None:
+        """Show ``photo`` under the label map, drawn at ``label_opacity`` (None: labels only, opaque)."""
+        if photo is None:
+            self.photo_item.setVisible(False)
+            self.image_item.setOpacity(1.0)
+            return
+        photo = np.ascontiguousarray(photo)
+        h, w = photo.shape[:2]
+        pixmap = QPixmap.fromImage(QImage(photo.data, w, h, 3 * w, QImage.Format.Format_RGB888))
+        self.photo_item.setPixmap(pixmap)
+        rect = self.content_rect()
+        self.photo_item.setTransform(QTransform.fromScale(rect.width() / w, rect.height() / h))
+        self.photo_item.setVisible(True)
+        self.image_item.setOpacity(label_opacity)
 
     def shows_brush_outline(self) -> bool:
         return self.tool in (Tool.BRUSH, Tool.ERASER, Tool.LINE)

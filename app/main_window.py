@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -36,7 +36,9 @@ from app.project import (
     save_project,
     write_recovery,
 )
-from app.style_picker import StylePicker
+from app.recent_files import RecentFiles
+from app.settings_dialog import Preferences, SettingsDialog
+from app.style_picker import IMAGE_SUFFIXES, StylePicker
 from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from engine import SynthpaintError
@@ -65,9 +67,11 @@ class MainWindow(QMainWindow):
         self.project_path: Path | None = None
         self.model: SynthesisModel | None = None
         self.last_stamp_shown = 0
-        self.live = True
+        self.preferences = Preferences.read(self.settings)
+        self.live = self.preferences.live_update
+        self.setAcceptDrops(True)
 
-        label_set = get_label_set(str(self.settings.value("default_label_set", "facades")))
+        label_set = get_label_set(self.preferences.default_label_set)
         self.document = Document.blank(label_set, 256, 256)
         self.canvas = CanvasView(self.document)
         self.photo = PhotoView()
@@ -141,7 +145,18 @@ class MainWindow(QMainWindow):
         self.size_slider.setValue(self.canvas.brush_size)
         self.size_slider.setFixedWidth(140)
         self.size_slider.valueChanged.connect(self.canvas.set_brush_size)
+        self.canvas.brushSizeChanged.connect(self.size_slider.setValue)
         bar.addWidget(self.size_slider)
+        bar.addSeparator()
+        self.opacity_label = QLabel(" Label opacity ")
+        bar.addWidget(self.opacity_label)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setFixedWidth(100)
+        self.opacity_slider.setToolTip("How strongly the label map covers the output in overlay layout")
+        self.opacity_slider.valueChanged.connect(lambda _v: self._update_overlay())
+        bar.addWidget(self.opacity_slider)
         bar.addSeparator()
         bar.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
@@ -154,6 +169,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&New…", self.new_canvas, QKeySequence.StandardKey.New)
         self._action(file_menu, "&Open Project…", self.open_project_dialog, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &Label Map…", self.open_label_map_dialog, "Ctrl+Shift+O")
+        self.recent = RecentFiles(self.settings, self.open_path, self)
+        file_menu.addMenu(self.recent.menu)
+        self._action(file_menu, "Open Photo as &Style…", self.styles.add_image_dialog)
         self._action(file_menu, "Open &Model Folder…", self.open_model_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
@@ -161,6 +179,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export Photo…", self.export_photo_dialog, "Ctrl+E")
         self._action(file_menu, "Export Label Map…", self.export_labels_dialog)
         file_menu.addSeparator()
+        self._action(file_menu, "Se&ttings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -178,6 +197,11 @@ class MainWindow(QMainWindow):
         self.live_action = self._action(view_menu, "&Live Update", self._toggle_live, "F5")
         self.live_action.setCheckable(True)
         self.live_action.setChecked(self.live)
+        view_menu.addSeparator()
+        self.overlay_action = self._action(view_menu, "Labels &Over Output", self._update_overlay, "F6")
+        self.overlay_action.setCheckable(True)
+        self.overlay_action.setToolTip("Show the label map over the output (else side by side)")
+        self._update_overlay()
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -266,9 +290,38 @@ class MainWindow(QMainWindow):
     def request_synthesis(self) -> int | None:
         if self.model is None:
             return None
-        return self.engine.submit(
-            synthesis_job(self.synthesis, self.document.labels, style=self.styles.choice())
+        job = synthesis_job(
+            self.synthesis,
+            self.document.labels,
+            style=self.styles.choice(),
+            resolution=self.preferences.resolution or None,
         )
+        return self.engine.submit(job)
+
+    def _update_overlay(self) -> None:
+        """Side by side (default), or the label map over the output at the chosen opacity."""
+        overlay = self.overlay_action.isChecked()
+        self.photo.setVisible(not overlay)
+        self.opacity_label.setEnabled(overlay)
+        self.opacity_slider.setEnabled(overlay)
+        photo = self.photo.photo if overlay else None
+        self.canvas.set_overlay(photo, self.opacity_slider.value() / 100)
+
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.preferences, self)
+        if dialog.exec():
+            self.apply_preferences(dialog.preferences())
+
+    def apply_preferences(self, preferences: Preferences) -> None:
+        """Store and apply new settings: another device reloads the model, the rest applies at once."""
+        old, self.preferences = self.preferences, preferences
+        preferences.write(self.settings)
+        self.live_action.setChecked(preferences.live_update)
+        self._toggle_live()
+        if preferences.device != old.device and self.model is not None:
+            self.load_model(str(self.model_combo.currentData() or self.model.card.name))
+        elif preferences.resolution != old.resolution:
+            self.request_synthesis()
 
     def _on_style_changed(self) -> None:
         if self.live:
@@ -280,6 +333,7 @@ class MainWindow(QMainWindow):
         self.last_stamp_shown = stamp
         self.photo.set_photo(photo)
         self.status_timing.setText(f"{ms:.0f} ms")
+        self._update_overlay()
 
     def _on_synthesis_failed(self, stamp: int, message: str) -> None:
         self.photo.set_message(message)
@@ -336,8 +390,37 @@ class MainWindow(QMainWindow):
             return False
         self.document.replace(self.document.label_set, labels)
         self.project_path = None
+        self.recent.add(path)
         self._update_title()
         return True
+
+    def open_path(self, path: Path) -> bool:
+        """Open a dropped or recent file by what it is: a project, a label map, or a photo as style."""
+        path = Path(path)
+        if path.suffix == PROJECT_SUFFIX or path.suffix.lower() == ".png":
+            if not self.maybe_discard():
+                return False
+            if path.suffix == PROJECT_SUFFIX:
+                return self.open_project(path)
+            return self.open_label_map(path)
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            if not self.styles.add_image(path):
+                return False
+            self.styles.gallery.setCurrentRow(self.styles.gallery.count() - 1)
+            return True
+        self.show_error("This file cannot be opened", f"{path.name} is not a project, label map or photo")
+        return False
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(Path(url.toLocalFile()))
+                event.acceptProposedAction()
+                return
 
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -355,7 +438,9 @@ class MainWindow(QMainWindow):
         self.document.replace(project.label_set, project.labels)
         self.palette.set_label_set(project.label_set)
         self.canvas.current_id = self.palette.current_id()
+        self.styles.restore(project.style, project.seed)
         self.project_path = path
+        self.recent.add(path)
         self._update_title()
         if project.model and (self.model is None or project.model != self.model.card.name):
             self.load_model(project.model)
@@ -366,6 +451,8 @@ class MainWindow(QMainWindow):
             label_set=self.document.label_set,
             labels=self.document.labels.copy(),
             model=None if self.model is None else self.model.card.name,
+            style=self.styles.selected_path(),
+            seed=self.styles.seed(),
         )
 
     def save(self) -> bool:
@@ -391,6 +478,7 @@ class MainWindow(QMainWindow):
             self.show_error("The project could not be saved", str(exc))
             return False
         self.project_path = path
+        self.recent.add(path)
         self.document.undo_stack.setClean()
         self._update_title()
         return True

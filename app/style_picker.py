@@ -52,6 +52,7 @@ class StylePicker(QWidget):
         self.settings = settings
         self.current_output = current_output
         self.images: list[np.ndarray | None] = [None]
+        self.paths: list[str | None] = [None]  # file of each gallery image (None: none, or an output)
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(THUMB, THUMB))
@@ -123,6 +124,23 @@ class StylePicker(QWidget):
         self.seed_box.setEnabled(has_encoder)
         self.note.setText("" if fallback is None else f"Styles are applied by {fallback}.")
 
+    def selected_path(self) -> str | None:
+        """The file of the selected style image (None: no style, or the output used as style)."""
+        return self.paths[max(self.gallery.currentRow(), 0)]
+
+    def seed(self) -> int | None:
+        return None if self.seed_box.value() < 0 else self.seed_box.value()
+
+    def restore(self, path: str | None, seed: int | None) -> None:
+        """Select a project's style image (added to the gallery if new) and seed."""
+        row = 0
+        if path is not None:
+            if path not in self.paths and not self.add_image(Path(path), remember=False):
+                path = None
+            row = self.paths.index(path) if path is not None else 0
+        self.gallery.setCurrentRow(row)
+        self.seed_box.setValue(-1 if seed is None else int(seed))
+
     # ----- actions -----
     def add_image(self, path: Path, remember: bool = True) -> bool:
         try:
@@ -130,7 +148,7 @@ class StylePicker(QWidget):
         except SynthpaintError as exc:
             QMessageBox.warning(self, "Style image", str(exc))
             return False
-        self._append(image, Path(path).stem)
+        self._append(image, Path(path).stem, str(path))
         if remember:
             user = [p for p in (self.settings.value("styles/user", [], type=list) or []) if p != str(path)]
             self.settings.setValue("styles/user", [*user, str(path)])
@@ -147,15 +165,16 @@ class StylePicker(QWidget):
         photo = self.current_output()
         if photo is None:
             return
-        self._append(photo.copy(), "output")
+        self._append(photo.copy(), "output", None)
         self.gallery.setCurrentRow(self.gallery.count() - 1)
 
     def random_style(self) -> None:
         self.gallery.setCurrentRow(0)
         self.seed_box.setValue(int(np.random.default_rng().integers(0, 2**31 - 1)))
 
-    def _append(self, image: np.ndarray, name: str) -> None:
+    def _append(self, image: np.ndarray, name: str, path: str | None) -> None:
         self.images.append(image)
+        self.paths.append(path)
         self.gallery.addItem(QListWidgetItem(thumbnail(image), name))
         self.blend_box.addItem(thumbnail(image), name)
 

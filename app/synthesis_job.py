@@ -59,8 +59,12 @@ def synthesis_job(
     instances: np.ndarray | None = None,
     style: StyleChoice | None = None,
     features: dict[int, np.ndarray] | None = None,
+    resolution: int | None = None,
 ) -> JobFunction:
-    """A job rendering snapshots of ``labels``/``instances`` with a SPADE or pix2pixHD model."""
+    """A job rendering snapshots of ``labels``/``instances`` with a SPADE or pix2pixHD model.
+
+    ``resolution``: the short side the network runs at (None: the model's native size).
+    """
     labels = labels.copy()
     instances = None if instances is None else instances.copy()
     features = dict(features or {})
@@ -72,6 +76,7 @@ def synthesis_job(
         return model.synthesize(labels, instances, style=image, seed=seed)
 
     def run(model: Any) -> Iterator[np.ndarray]:
+        model.resolution = resolution or min(model.native_size)
         full = model.resolution
         if state.full_ms > PREVIEW_ABOVE_MS and full // 2 >= MIN_PREVIEW_RESOLUTION:
             model.resolution = full // 2

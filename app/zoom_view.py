@@ -24,6 +24,7 @@ class ZoomPanView(QGraphicsView):
         self.brush_size = 16
         self._pan_from: QPointF | None = None
         self._space_held = False
+        self._fitted_once = False
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QColor(60, 60, 60))
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -91,6 +92,12 @@ class ZoomPanView(QGraphicsView):
         self.outline.setVisible(self.shows_brush_outline() and pos is not None)
 
     # ----- Qt events -----
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._fitted_once:  # the view has its real size only now
+            self._fitted_once = True
+            self.fit_to_window()
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120
         if steps:

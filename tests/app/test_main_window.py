@@ -117,3 +117,41 @@ def test_render_main_window_screenshot(qtbot, window):
     path = ARTIFACTS / "main_window.png"
     assert window.grab().save(str(path))
     assert path.stat().st_size > 10_000
+
+
+def test_overlay_layout_shows_the_output_under_the_labels(qtbot, window):
+    assert window.photo.isVisible() and not window.canvas.photo_item.isVisible()  # side by side first
+    window.overlay_action.trigger()
+    assert not window.photo.isVisible()
+    assert window.canvas.photo_item.isVisible()
+    window.opacity_slider.setValue(30)
+    assert window.canvas.image_item.opacity() == pytest.approx(0.3)
+    window.overlay_action.trigger()
+    assert window.photo.isVisible() and window.canvas.image_item.opacity() == 1.0
+
+
+def test_style_and_seed_travel_with_the_project_and_recent_files_remember_it(qtbot, window, tmp_path):
+    from PIL import Image
+
+    style = tmp_path / "brick.jpg"
+    Image.fromarray(np.full((32, 32, 3), (150, 60, 40), np.uint8)).save(style)
+    assert window.open_path(style)  # a photo dropped on the window becomes the style
+    assert window.styles.selected_path() == str(style)
+    path = tmp_path / "styled.synthpaint"
+    assert window.save_to(path)
+    window.styles.gallery.setCurrentRow(0)
+    assert window.open_project(path)
+    assert window.styles.selected_path() == str(style)
+    assert window.recent.paths()[0] == path.resolve()
+    assert [a.text() for a in window.recent.menu.actions()][0] == "styled.synthpaint"
+
+
+def test_output_resolution_setting_changes_the_working_size_not_the_picture_size(qtbot, window):
+    from app.settings_dialog import Preferences
+
+    shown = window.last_stamp_shown
+    window.apply_preferences(Preferences(resolution=128))
+    qtbot.waitUntil(lambda: window.last_stamp_shown > shown, timeout=20000)
+    assert window.model.resolution == 128
+    assert window.photo.photo.shape == (256, 256, 3)
+    assert window.settings.value("resolution") in (128, "128")

@@ -9,6 +9,7 @@ class RecordingModel:
     """Records the resolution and arguments of every call; encodes a style as its mean colour."""
 
     kind = "spade"
+    native_size = (256, 256)
 
     def __init__(self):
         self.resolution = 256
