@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoGroup,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -18,12 +26,17 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSlider,
     QSplitter,
+    QTabWidget,
     QUndoView,
     QWidget,
 )
 
 from app.canvas import CanvasView, Tool
 from app.document import Document
+from app.modes.base import ModeWorkspace
+from app.modes.colorize import ColorizeWorkspace
+from app.modes.inpaint import InpaintWorkspace
+from app.modes.sketch import SketchWorkspace
 from app.new_canvas import NewCanvasDialog
 from app.palette import PaletteWidget
 from app.photo_view import PhotoView
@@ -57,6 +70,7 @@ TOOL_KEYS = {
     Tool.EYEDROPPER: "I",
 }
 AUTOSAVE_MS = 60_000
+MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
 
 
 class MainWindow(QMainWindow):
@@ -78,17 +92,29 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.canvas)
         splitter.addWidget(self.photo)
-        self.setCentralWidget(splitter)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(splitter, "Labels")
+        self.undo_group = QUndoGroup(self)
+        self.undo_group.addStack(self.document.undo_stack)
+        self.modes: list[ModeWorkspace] = [mode(self.settings) for mode in MODES]
+        for mode in self.modes:
+            self.tabs.addTab(mode, mode.title)
+            self.undo_group.addStack(mode.undo_stack)
+            mode.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+            mode.undo_stack.cleanChanged.connect(self._update_title)
+        self.undo_group.setActiveStack(self.document.undo_stack)
+        self.setCentralWidget(self.tabs)
 
         self.palette = PaletteWidget(label_set)
         self.palette.classSelected.connect(self._on_class_selected)
         self.canvas.current_id = self.palette.current_id()
         self.canvas.picked.connect(self.palette.select)
-        self._add_dock("Classes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._add_dock("History", QUndoView(self.document.undo_stack), Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.label_docks = [self._add_dock("Classes", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)]
+        self._add_dock("History", QUndoView(self.undo_group), Qt.DockWidgetArea.LeftDockWidgetArea)
         self.styles = StylePicker(self.settings, lambda: self.photo.photo)
         self.styles.styleChanged.connect(self._on_style_changed)
-        self._add_dock("Style", self.styles, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.label_docks.append(self._add_dock("Style", self.styles, Qt.DockWidgetArea.RightDockWidgetArea))
 
         self.engine = EngineClient(self)
         self.synthesis = SynthesisState()
@@ -109,6 +135,7 @@ class MainWindow(QMainWindow):
 
         self._build_tools()
         self._build_menus()
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.autosave = QTimer(self)
         self.autosave.timeout.connect(self.write_recovery)
         self.autosave.start(AUTOSAVE_MS)
@@ -124,8 +151,25 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _on_tab_changed(self, index: int) -> None:
+        """Each tab is a mode with its own tools, undo history and model; the label docks follow tab 0."""
+        mode = self.tabs.widget(index)
+        labels = index == 0
+        for dock in self.label_docks:
+            dock.setVisible(labels)
+        self.tools_bar.setVisible(labels)
+        self.undo_group.setActiveStack(self.document.undo_stack if labels else mode.undo_stack)
+        if not labels:
+            if hasattr(mode, "set_reference"):  # the sketch mode can trace over the label painting
+                mode.set_reference(self.document.label_set.to_colors(self.document.labels))
+            mode.activate()
+
+    def is_modified(self) -> bool:
+        return not all(stack.isClean() for stack in self.undo_group.stacks())
+
     def _build_tools(self) -> None:
         bar = self.addToolBar("Tools")
+        self.tools_bar = bar
         bar.setObjectName("Tools")
         group = QActionGroup(self)
         self.tool_actions: dict[Tool, QAction] = {}
@@ -183,9 +227,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         edit_menu = self.menuBar().addMenu("&Edit")
-        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit_menu.addActions([undo, redo])
 
@@ -351,7 +395,7 @@ class MainWindow(QMainWindow):
     # ----- files -----
     def maybe_discard(self) -> bool:
         """Ask before throwing away unsaved work; True when it is fine to go on."""
-        if self.document.undo_stack.isClean():
+        if not self.is_modified():
             return True
         answer = QMessageBox.question(
             self,
@@ -439,6 +483,9 @@ class MainWindow(QMainWindow):
         self.palette.set_label_set(project.label_set)
         self.canvas.current_id = self.palette.current_id()
         self.styles.restore(project.style, project.seed)
+        for mode in self.modes:
+            mode.restore(project.modes.get(mode.title.lower(), {}), project.layers)
+            mode.undo_stack.clear()
         self.project_path = path
         self.recent.add(path)
         self._update_title()
@@ -447,12 +494,15 @@ class MainWindow(QMainWindow):
         return True
 
     def current_project(self) -> Project:
+        states = [mode.state() for mode in self.modes]
         return Project(
             label_set=self.document.label_set,
             labels=self.document.labels.copy(),
             model=None if self.model is None else self.model.card.name,
             style=self.styles.selected_path(),
             seed=self.styles.seed(),
+            modes={mode.title.lower(): state for mode, (state, _) in zip(self.modes, states, strict=True)},
+            layers={name: image for _, layers in states for name, image in layers.items()},
         )
 
     def save(self) -> bool:
@@ -479,13 +529,14 @@ class MainWindow(QMainWindow):
             return False
         self.project_path = path
         self.recent.add(path)
-        self.document.undo_stack.setClean()
+        for stack in self.undo_group.stacks():
+            stack.setClean()
         self._update_title()
         return True
 
     def write_recovery(self) -> None:
         """Autosave to the recovery folder (offered again after a crash); silent unless it fails."""
-        if self.document.undo_stack.isClean():
+        if not self.is_modified():
             return
         try:
             write_recovery(self.current_project(), self.project_path, self.session_id)
@@ -526,7 +577,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self, *_args) -> None:
         name = self.project_path.name if self.project_path else "Untitled"
-        star = "" if self.document.undo_stack.isClean() else " *"
+        star = " *" if self.is_modified() else ""
         self.setWindowTitle(f"{name}{star} — synthpaint")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
@@ -535,5 +586,7 @@ class MainWindow(QMainWindow):
             return
         self.autosave.stop()
         self.engine.shutdown()
+        for mode in self.modes:
+            mode.shutdown()
         discard_recovery(recovery_path(self.project_path, self.session_id))
         event.accept()

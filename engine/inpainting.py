@@ -118,7 +118,7 @@ class InpaintingModel:
 
     def _fill(self, crop: np.ndarray, hole: np.ndarray, sketch: np.ndarray | None) -> np.ndarray:
         """The window inpainted (HxWx3 uint8), run at most at the working size."""
-        image = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device).permute(2, 0, 1)[None]
+        image = torch.from_numpy(np.array(crop)).to(self.device).permute(2, 0, 1)[None]
         image = image.float().div(255)
         mask = torch.from_numpy(hole).to(self.device)[None, None].float()
         guide = None if sketch is None else torch.from_numpy(sketch).to(self.device)[None, None]

@@ -155,3 +155,31 @@ def test_output_resolution_setting_changes_the_working_size_not_the_picture_size
     assert window.model.resolution == 128
     assert window.photo.photo.shape == (256, 256, 3)
     assert window.settings.value("resolution") in (128, "128")
+
+
+def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window, tmp_path):
+    from app.modes.sketch import SketchWorkspace
+
+    sketch_tab = next(mode for mode in window.modes if isinstance(mode, SketchWorkspace))
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Labels",
+        "Sketch",
+        "Inpaint",
+        "Colorize",
+    ]
+    window.tabs.setCurrentWidget(sketch_tab)
+    assert not window.tools_bar.isVisible()  # label tools (and their shortcuts) belong to the label tab
+    assert window.undo_group.activeStack() is sketch_tab.undo_stack
+    sketch_tab.canvas.press(QPointF(10.5, 10.5))
+    sketch_tab.canvas.release(QPointF(40.5, 10.5))
+    drawn = sketch_tab.sketch.copy()
+    assert (drawn == 0).any()
+    assert window.windowTitle().startswith("Untitled *")  # a sketch stroke is unsaved work too
+    path = tmp_path / "both.synthpaint"
+    assert window.save_to(path)
+    sketch_tab.clear_sketch()
+    window.undo_group.activeStack().setClean()
+    assert window.open_project(path)
+    assert np.array_equal(sketch_tab.sketch, drawn)
+    window.tabs.setCurrentIndex(0)
+    assert window.tools_bar.isVisible() and window.undo_group.activeStack() is window.document.undo_stack

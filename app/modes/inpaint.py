@@ -1,0 +1,687 @@
+"""Inpaint by erasing (LaMa): paint over what should go, and the fill appears while you erase.
+
+The photo sits on a zoomable canvas with the hole drawn as a translucent red overlay; after every
+stroke segment the model fills the hole (requests are coalesced by the engine thread) and the
+output pane shows the result. "Accept fill" makes the result the new photo, so objects can be
+removed one after another, each step undoable.
+
+The hole is a binary mask because LaMa's input is one (``cat(image * (1 - mask), mask)``). The round
+brush therefore has a size but no hardness: a soft edge could only draw a half-erased rim that the
+model never sees, and every pixel outside the hole is returned exactly as it was.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QImage,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QResizeEvent,
+    QUndoCommand,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QLabel,
+    QMessageBox,
+    QSlider,
+    QStyleOptionGraphicsItem,
+    QToolButton,
+    QWidget,
+)
+
+from app import raster
+from app.modes.base import ModeWorkspace
+from app.project import MAX_CANVAS
+from app.worker import JobFunction
+from app.zoom_view import ZoomPanView
+from engine.errors import SynthpaintError
+from engine.labels import read_rgb_image
+
+Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
+LAYERS = ("photo", "mask", "guide")  # the document's planes; project layers are "inpaint_" + name
+HOLE_RGBA = (230, 40, 40, 120)
+GUIDE_RGBA = (40, 220, 255, 255)  # guide lines inside the hole: they steer the fill
+IDLE_GUIDE_RGBA = (40, 220, 255, 80)  # guide lines outside it: kept, but the model ignores them
+GUIDE_WIDTH = 2  # px: thin like the edge maps guided models learn from, still visible zoomed out
+
+
+class EraseTool(Enum):
+    ERASE = "Erase"
+    RECTANGLE = "Rectangle"
+    LASSO = "Lasso"
+    RESTORE = "Un-erase"
+    GUIDE = "Guide"
+
+
+TOOL_KEYS = {
+    EraseTool.ERASE: "E",
+    EraseTool.RECTANGLE: "R",
+    EraseTool.LASSO: "A",
+    EraseTool.RESTORE: "U",
+    EraseTool.GUIDE: "G",
+}
+TOOL_TIPS = {
+    EraseTool.ERASE: "Erase: paint the region to fill",
+    EraseTool.RECTANGLE: "Rectangle eraser: drag a box to fill",
+    EraseTool.LASSO: "Lasso eraser: draw around the region to fill",
+    EraseTool.RESTORE: "Un-erase: paint back the original photo",
+    EraseTool.GUIDE: "Guide pen: draw edge lines inside the hole to steer the fill",
+}
+BRUSHES = (EraseTool.ERASE, EraseTool.RESTORE, EraseTool.GUIDE)
+
+
+def _frozen(photo: np.ndarray) -> np.ndarray:
+    photo.flags.writeable = False
+    return photo
+
+
+def _union(a: Region, b: Region) -> Region:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def bounding_box(where: np.ndarray) -> Region | None:
+    """The smallest region holding every true pixel (None: there is none)."""
+    rows, cols = np.nonzero(where.any(axis=1))[0], np.nonzero(where.any(axis=0))[0]
+    if not len(rows):
+        return None
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+class InpaintDocument(QObject):
+    """The photo, the hole mask (0/255) and the guide sketch (0/255); every change goes through here.
+
+    The photo is never written in place: a change makes a new read-only array, so jobs can hold it
+    as their snapshot without copying a large photo at every stroke (it changes only when a photo
+    is opened or a fill is accepted). ``changed`` carries the changed region; ``photoChanged`` says
+    the photo array was replaced; ``replaced`` says everything was (possibly at another size).
+    """
+
+    changed = Signal(object)
+    photoChanged = Signal()
+    replaced = Signal()
+
+    def __init__(self, undo_stack: QUndoStack, parent: QObject | None = None):
+        super().__init__(parent)
+        self.undo_stack = undo_stack
+        self.photo = _frozen(np.zeros((0, 0, 3), np.uint8))
+        self.mask = np.zeros((0, 0), np.uint8)
+        self.guide = np.zeros((0, 0), np.uint8)
+        self.revision = 0
+
+    @property
+    def has_photo(self) -> bool:
+        return self.photo.size > 0
+
+    def layer(self, name: str) -> np.ndarray:
+        if name not in LAYERS:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def replace(
+        self, photo: np.ndarray, mask: np.ndarray | None = None, guide: np.ndarray | None = None
+    ) -> None:
+        """Start over on a new photo (with a saved mask and guide); clears the history."""
+        h, w = photo.shape[:2]
+        self.photo = _frozen(np.array(photo, np.uint8))
+        self.mask = (
+            np.zeros((h, w), np.uint8) if mask is None else np.where(mask > 0, 255, 0).astype(np.uint8)
+        )
+        self.guide = (
+            np.zeros((h, w), np.uint8) if guide is None else np.where(guide > 0, 255, 0).astype(np.uint8)
+        )
+        self.undo_stack.clear()
+        self.revision += 1
+        self.replaced.emit()
+
+    def write_region(self, region: Region, values: dict[str, np.ndarray]) -> None:
+        """Put ``values`` (layer name -> pixels of ``region``) in place: how undo and redo edit."""
+        y0, x0, y1, x1 = region
+        for name, pixels in values.items():
+            if name == "photo":
+                photo = self.photo.copy()
+                photo[y0:y1, x0:x1] = pixels
+                self.photo = _frozen(photo)
+            else:
+                self.layer(name)[y0:y1, x0:x1] = pixels
+        self.revision += 1
+        if "photo" in values:
+            self.photoChanged.emit()
+        self.changed.emit(region)
+
+    def paint(self, name: str, shape: np.ndarray, value: int, origin: tuple[int, int]) -> Region | None:
+        """Set the pixels of layer ``name`` where ``shape`` (placed at ``origin`` = (y, x)) is true;
+        returns the region that changed (None: nothing did)."""
+        plane = self.layer(name)
+        h, w = plane.shape
+        oy, ox = origin
+        y0, x0, y1, x1 = max(oy, 0), max(ox, 0), min(oy + shape.shape[0], h), min(ox + shape.shape[1], w)
+        if y0 >= y1 or x0 >= x1:
+            return None
+        inside = shape[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        target = plane[y0:y1, x0:x1]
+        if not (target[inside] != value).any():
+            return None
+        target[inside] = value
+        self.revision += 1
+        self.changed.emit((y0, x0, y1, x1))
+        return y0, x0, y1, x1
+
+
+class LayerEdit(QUndoCommand):
+    """One stroke or one accepted fill: the before/after pixels of the changed box only (bounded memory)."""
+
+    def __init__(
+        self,
+        document: InpaintDocument,
+        region: Region,
+        before: dict[str, np.ndarray],
+        after: dict[str, np.ndarray],
+        text: str,
+    ):
+        super().__init__(text)
+        self.document = document
+        self.region = region
+        self.before = before
+        self.after = after
+        self._applied = True  # the edit is in the document already when it is pushed
+
+    def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
+        self.document.write_region(self.region, self.after)
+
+    def undo(self) -> None:
+        self.document.write_region(self.region, self.before)
+
+
+class PlaneStroke:
+    """Collects what one stroke does to the mask or the guide; ``commit`` pushes a single undo step."""
+
+    def __init__(self, document: InpaintDocument, layer: str):
+        self.document = document
+        self.layer = layer
+        self.before = document.layer(layer).copy()
+        self.touched: Region | None = None
+
+    def paint(self, shape: np.ndarray, value: int, origin: tuple[int, int]) -> None:
+        region = self.document.paint(self.layer, shape, value, origin)
+        if region is not None:
+            self.touched = region if self.touched is None else _union(self.touched, region)
+
+    def commit(self, text: str) -> bool:
+        """Push the stroke as one undo step of its tight changed box; False when nothing changed."""
+        if self.touched is None:
+            return False
+        y0, x0, y1, x1 = self.touched
+        plane = self.document.layer(self.layer)
+        box = bounding_box(self.before[y0:y1, x0:x1] != plane[y0:y1, x0:x1])
+        if box is None:
+            return False
+        ty0, tx0, ty1, tx1 = box[0] + y0, box[1] + x0, box[2] + y0, box[3] + x0
+        before = {self.layer: self.before[ty0:ty1, tx0:tx1].copy()}
+        after = {self.layer: plane[ty0:ty1, tx0:tx1].copy()}
+        self.document.undo_stack.push(LayerEdit(self.document, (ty0, tx0, ty1, tx1), before, after, text))
+        return True
+
+
+def overlay_colors(mask: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """RGBA of the overlay: the hole in translucent red, guide lines in cyan (faint outside the hole)."""
+    hole, lines = mask > 0, guide > 0
+    out = np.zeros((*mask.shape, 4), np.uint8)
+    out[hole] = HOLE_RGBA
+    out[lines & ~hole] = IDLE_GUIDE_RGBA
+    out[lines & hole] = GUIDE_RGBA
+    return out
+
+
+class ArrayImageItem(QGraphicsItem):
+    """Draws an RGB or RGBA uint8 array without copying it; ``refresh`` repaints one region."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pixels = np.zeros((0, 0, 3), np.uint8)
+        self.image = QImage()
+
+    def set_pixels(self, pixels: np.ndarray) -> None:
+        self.prepareGeometryChange()
+        self.pixels = np.ascontiguousarray(pixels)
+        h, w, channels = self.pixels.shape
+        form = QImage.Format.Format_RGB888 if channels == 3 else QImage.Format.Format_RGBA8888
+        self.image = QImage(self.pixels.data, w, h, channels * w, form) if h and w else QImage()
+        self.update()
+
+    def refresh(self, region: Region) -> None:
+        y0, x0, y1, x1 = region
+        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return QRectF(0, 0, self.pixels.shape[1], self.pixels.shape[0])
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if self.image.isNull():
+            return
+        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
+        painter.drawImage(exposed, self.image, exposed)
+
+
+class InpaintCanvas(ZoomPanView):
+    """The photo with the hole and guide overlay; the erase tools (zoom and pan from ``ZoomPanView``)."""
+
+    def __init__(self, document: InpaintDocument, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.tool = EraseTool.ERASE
+        self._stroke: PlaneStroke | None = None
+        self._start: QPointF | None = None
+        self._last: QPointF | None = None
+        self._lasso: list[tuple[float, float]] = []
+        self._preview: QGraphicsItem | None = None
+        self.photo_item = ArrayImageItem()
+        self.overlay_item = ArrayImageItem()
+        self.overlay_item.setZValue(1)
+        self.scene().addItem(self.photo_item)
+        self.scene().addItem(self.overlay_item)
+        self.overlay = np.zeros((0, 0, 4), np.uint8)
+        self._fitted = True  # keep the photo fitted to the view as it resizes, until the user zooms
+        document.replaced.connect(self._on_replaced)
+        document.photoChanged.connect(lambda: self.photo_item.set_pixels(self.document.photo))
+        document.changed.connect(self._refresh_overlay)
+
+    def content_rect(self) -> QRectF:
+        return self.photo_item.boundingRect()
+
+    def shows_brush_outline(self) -> bool:
+        return self.tool in (EraseTool.ERASE, EraseTool.RESTORE)
+
+    def set_tool(self, tool: EraseTool) -> None:
+        self.tool = tool
+        self.update_outline(None)
+
+    def refit_scene(self) -> None:
+        super().refit_scene()
+        self._fitted = True
+
+    def set_zoom(self, factor: float) -> None:
+        super().set_zoom(factor)
+        self._fitted = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit_to_window()
+
+    def _on_replaced(self) -> None:
+        self.photo_item.set_pixels(self.document.photo)
+        self.overlay = overlay_colors(self.document.mask, self.document.guide)
+        self.overlay_item.set_pixels(self.overlay)
+        self.refit_scene()
+
+    def _refresh_overlay(self, region: Region) -> None:
+        y0, x0, y1, x1 = region
+        self.overlay[y0:y1, x0:x1] = overlay_colors(
+            self.document.mask[y0:y1, x0:x1], self.document.guide[y0:y1, x0:x1]
+        )
+        self.overlay_item.refresh(region)
+
+    # ----- tools -----
+    def press(self, pos: QPointF) -> None:
+        """Start the current tool at scene position ``pos`` (also called by tests)."""
+        if not self.document.has_photo:
+            return
+        self._stroke = PlaneStroke(self.document, "guide" if self.tool == EraseTool.GUIDE else "mask")
+        self._start = self._last = pos
+        if self.tool in BRUSHES:
+            self._dab(pos, pos)
+        elif self.tool == EraseTool.LASSO:
+            self._lasso = [(pos.x(), pos.y())]
+        self._update_preview(pos)
+
+    def drag(self, pos: QPointF) -> None:
+        if self._stroke is None:
+            return
+        if self.tool in BRUSHES:
+            self._dab(self._last, pos)
+        elif self.tool == EraseTool.LASSO:
+            self._lasso.append((pos.x(), pos.y()))
+        self._last = pos
+        self._update_preview(pos)
+
+    def release(self, pos: QPointF) -> None:
+        stroke, self._stroke = self._stroke, None
+        if stroke is None:
+            return
+        shape = None
+        if self.tool == EraseTool.RECTANGLE:
+            shape, origin = raster.rect_mask((self._start.x(), self._start.y()), (pos.x(), pos.y()))
+        elif self.tool == EraseTool.LASSO and len(self._lasso) >= 3:
+            shape, origin = raster.polygon_mask(self._lasso)
+        if shape is not None:
+            stroke.paint(shape, 255, origin)
+        stroke.commit(self.tool.value)
+        self._clear_preview()
+
+    def _dab(self, a: QPointF, b: QPointF) -> None:
+        width = GUIDE_WIDTH if self.tool == EraseTool.GUIDE else self.brush_size
+        shape, origin = raster.stroke_mask((a.x(), a.y()), (b.x(), b.y()), width)
+        self._stroke.paint(shape, 0 if self.tool == EraseTool.RESTORE else 255, origin)
+
+    def _clear_preview(self) -> None:
+        if self._preview is not None:
+            self.scene().removeItem(self._preview)
+            self._preview = None
+        self._lasso = []
+
+    def _update_preview(self, pos: QPointF) -> None:
+        if self.tool not in (EraseTool.RECTANGLE, EraseTool.LASSO):
+            return
+        if self._preview is not None:
+            self.scene().removeItem(self._preview)
+        if self.tool == EraseTool.RECTANGLE:
+            item = QGraphicsRectItem(QRectF(self._start, pos).normalized())
+        else:
+            path = QPainterPath(QPointF(*self._lasso[0]))
+            for x, y in self._lasso[1:]:
+                path.lineTo(x, y)
+            item = QGraphicsPathItem(path)
+        item.setPen(QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine))
+        item.setZValue(9)
+        self.scene().addItem(item)
+        self._preview = item
+
+
+def inpaint_job(photo: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None) -> JobFunction:
+    """``model -> filled photo`` on snapshots (a read-only photo, a mask and guide nobody else writes).
+
+    An empty mask gives the photo back unchanged instead of the engine's "the mask is empty" error,
+    so a fresh photo or a fully un-erased one shows as it is.
+    """
+
+    def run(model: Any) -> np.ndarray:
+        if not mask.any():
+            return photo.copy()
+        # a writable copy, made here in the worker: torch warns when handed a read-only array
+        return model.inpaint(np.array(photo), mask, guide)
+
+    return run
+
+
+class InpaintWorkspace(ModeWorkspace):
+    """The Inpaint tab: open a photo, erase, watch the fill, accept it, export the result."""
+
+    title = "Inpaint"
+    kinds = ("lama",)
+
+    def __init__(self, settings: QSettings, parent: QWidget | None = None):
+        super().__init__(settings, parent)
+        self.document = InpaintDocument(self.undo_stack, self)
+        self.canvas = InpaintCanvas(self.document)
+        self.body.addWidget(self.canvas)
+        self.body.addWidget(self.output)
+        # half each (the splitter scales these to its width); by size hints the canvas of an
+        # empty scene would get a sliver
+        self.body.setSizes([10_000, 10_000])
+        self.result: np.ndarray | None = None
+        self.comparing = False
+        self._result_revision = -1
+        self._job_revisions: dict[int, int] = {}  # stamp -> document revision it was computed for
+        self._build_tools()
+        self.document.changed.connect(self._on_edited)
+        self.document.replaced.connect(self._on_edited)
+        self.output.set_message("Open a photo, then paint over what should disappear.")
+
+    def _build_tools(self) -> None:
+        bar = self.toolbar
+        bar.addAction("Open Photo…", self.open_photo_dialog)
+        bar.addAction("Export…", self.export_dialog)
+        bar.addSeparator()
+        group = QActionGroup(self)
+        self.tool_actions: dict[EraseTool, QAction] = {}
+        for tool, key in TOOL_KEYS.items():
+            action = QAction(tool.value, self, checkable=True)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(f"{TOOL_TIPS[tool]} ({key})")
+            action.triggered.connect(lambda _=False, t=tool: self.set_tool(t))
+            group.addAction(action)
+            bar.addAction(action)
+            self.addAction(action)  # so the key works while the canvas has the focus
+            self.tool_actions[tool] = action
+        self.tool_actions[EraseTool.ERASE].setChecked(True)
+        self._set_guide_support(None)
+        bar.addWidget(QLabel(" Size "))
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(1, 512)
+        self.size_slider.setValue(self.canvas.brush_size)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.setToolTip("Brush size ([ and ])")
+        self.size_slider.valueChanged.connect(self.canvas.set_brush_size)
+        self.canvas.brushSizeChanged.connect(self.size_slider.setValue)
+        bar.addWidget(self.size_slider)
+        bar.addSeparator()
+        self.accept_action = QAction("Accept Fill", self)
+        self.accept_action.setShortcut(QKeySequence("Ctrl+Return"))
+        self.accept_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.accept_action.setToolTip("Make the filled result the photo and clear the hole (Ctrl+Return)")
+        self.accept_action.triggered.connect(lambda _=False: self.accept_fill())
+        self.accept_action.setEnabled(False)
+        bar.addAction(self.accept_action)
+        self.addAction(self.accept_action)
+        self.compare_button = QToolButton()
+        self.compare_button.setText("Compare")
+        self.compare_button.setToolTip("Hold to see the photo without the fill (or hold \\)")
+        self.compare_button.pressed.connect(lambda: self.set_comparing(True))
+        self.compare_button.released.connect(lambda: self.set_comparing(False))
+        bar.addWidget(self.compare_button)
+
+    # ----- tools -----
+    def set_tool(self, tool: EraseTool) -> None:
+        self.canvas.set_tool(tool)
+        self.tool_actions[tool].setChecked(True)
+
+    def _set_guide_support(self, model: Any) -> None:
+        """The guide pen is only on for models that take a sketch; its tooltip says why otherwise."""
+        action = self.tool_actions[EraseTool.GUIDE]
+        guided = model is not None and model.supports_guide
+        action.setEnabled(guided)
+        if guided:
+            action.setToolTip(f"{TOOL_TIPS[EraseTool.GUIDE]} ({TOOL_KEYS[EraseTool.GUIDE]})")
+        elif model is None:
+            action.setToolTip("Guide pen: needs a loaded model trained with guide sketches")
+        else:
+            action.setToolTip(
+                f"Guide pen: unavailable, the model '{model.card.name}' was not trained with guide "
+                "sketches (train one with guide channels to steer fills)"
+            )
+        if not guided and self.canvas.tool == EraseTool.GUIDE:
+            self.set_tool(EraseTool.ERASE)
+
+    # ----- files -----
+    def open_photo_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open photo", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
+        )
+        if path:
+            self.open_photo(Path(path))
+
+    def open_photo(self, path: Path) -> bool:
+        """Start erasing on the photo at ``path``; a bad file is reported and nothing changes."""
+        try:
+            photo = read_rgb_image(path)
+        except SynthpaintError as exc:
+            self.show_error("This photo cannot be opened", str(exc))
+            return False
+        h, w = photo.shape[:2]
+        if max(h, w) > MAX_CANVAS:
+            self.show_error(
+                "This photo is too large",
+                f"the photo {path} is {w}x{h} pixels; this mode edits photos up to {MAX_CANVAS} pixels "
+                "per side (scale it down first)",
+            )
+            return False
+        self.document.replace(photo)
+        self.message.emit(f"Opened {Path(path).name} ({w}x{h})")
+        return True
+
+    def current_output(self) -> np.ndarray | None:
+        """What the output pane shows for the current state (None: no photo, or the fill is not ready)."""
+        if not self.document.has_photo:
+            return None
+        if not self.document.mask.any():
+            return self.document.photo
+        return self.result if self.fill_is_current() else None
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export result", "inpainted.png", "Images (*.png *.jpg *.jpeg)"
+        )
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> bool:
+        """Write the result (PNG, or JPEG by the file's suffix)."""
+        image = self.current_output()
+        if image is None:
+            reason = (
+                "Open a photo first." if not self.document.has_photo else "The fill is still being computed."
+            )
+            self.show_error("Nothing to export yet", reason)
+            return False
+        try:
+            Image.fromarray(np.asarray(image)).save(path, quality=95)
+        except (OSError, ValueError, KeyError) as exc:
+            self.show_error("The result could not be exported", f"could not write {path} ({exc})")
+            return False
+        self.message.emit(f"Exported {Path(path).name}")
+        return True
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    # ----- fill -----
+    def fill_is_current(self) -> bool:
+        """Whether the result on screen was computed from the document as it is now."""
+        return self.result is not None and self._result_revision == self.document.revision
+
+    def accept_fill(self) -> bool:
+        """Make the current result the photo and clear the hole and guide: ONE undo step, which
+        stores only the box around the hole and the guide lines."""
+        document = self.document
+        if not document.mask.any():
+            self.message.emit("Nothing to accept: erase a region first.")
+            return False
+        if not self.fill_is_current():
+            self.message.emit("The fill is still being computed; accept it when it appears.")
+            return False
+        region = bounding_box((document.mask > 0) | (document.guide > 0))
+        y0, x0, y1, x1 = region
+        box = np.s_[y0:y1, x0:x1]
+        hole = document.mask[box] > 0
+        before = {name: document.layer(name)[box].copy() for name in LAYERS}
+        after = {
+            "photo": np.where(hole[..., None], self.result[box], document.photo[box]),
+            "mask": np.zeros_like(hole, np.uint8),
+            "guide": np.zeros_like(hole, np.uint8),
+        }
+        document.write_region(region, after)
+        self.undo_stack.push(LayerEdit(document, region, before, after, "Accept fill"))
+        self.message.emit("Fill accepted: it is part of the photo now.")
+        return True
+
+    def set_comparing(self, held: bool) -> None:
+        """While held, the output pane shows the photo without the fill."""
+        self.comparing = held
+        if held and self.document.has_photo:
+            self.output.set_photo(self.document.photo)
+        elif not held and self.result is not None:
+            self.output.set_photo(self.result)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Backslash:
+            if not event.isAutoRepeat():
+                self.set_comparing(True)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Backslash:
+            if not event.isAutoRepeat():
+                self.set_comparing(False)
+        else:
+            super().keyReleaseEvent(event)
+
+    def _on_edited(self, _region: Region | None = None) -> None:
+        self.accept_action.setEnabled(False)
+        self.request()
+
+    # ----- ModeWorkspace hooks -----
+    def request(self) -> int | None:
+        stamp = super().request()
+        if stamp is not None:
+            self._job_revisions[stamp] = self.document.revision
+        return stamp
+
+    def make_job(self) -> JobFunction | None:
+        document = self.document
+        if not document.has_photo:
+            return None
+        guided = self.model.supports_guide and document.guide.any()
+        return inpaint_job(document.photo, document.mask.copy(), document.guide.copy() if guided else None)
+
+    def on_model_loaded(self, model: Any) -> None:
+        self.result = None
+        self._set_guide_support(model)
+        if not self.document.has_photo:
+            self.output.set_message("Open a photo, then paint over what should disappear.")
+
+    def on_result(self, image: np.ndarray) -> None:
+        stamp = self.last_stamp_shown
+        self._result_revision = self._job_revisions.get(stamp, -1)
+        self._job_revisions = {s: r for s, r in self._job_revisions.items() if s > stamp}
+        self.result = image
+        if self.comparing:
+            self.output.set_photo(self.document.photo)
+        self.accept_action.setEnabled(self.fill_is_current() and bool(self.document.mask.any()))
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        settings = {"brush": self.canvas.brush_size}
+        if not self.document.has_photo:
+            return settings, {}
+        return settings, {f"inpaint_{name}": np.array(self.document.layer(name)) for name in LAYERS}
+
+    def restore(self, state: dict[str, Any], layers: dict[str, np.ndarray]) -> None:
+        brush = state.get("brush")
+        if isinstance(brush, int) and not isinstance(brush, bool):
+            self.canvas.set_brush_size(brush)
+        photo = layers.get("inpaint_photo")
+        if photo is None:
+            return
+        if photo.ndim == 2:
+            photo = np.repeat(photo[..., None], 3, axis=2)
+        planes = {}
+        for name in ("mask", "guide"):
+            plane = layers.get(f"inpaint_{name}")
+            if plane is not None and plane.shape != photo.shape[:2]:
+                self.message.emit(f"The saved inpaint {name} does not fit the photo's size; it was left out.")
+                plane = None
+            planes[name] = plane
+        self.document.replace(photo[..., :3], planes["mask"], planes["guide"])
