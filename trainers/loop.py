@@ -1,0 +1,428 @@
+"""The generic training loop: devices, processes, precision, optimisers, EMA, checkpoints, logging.
+
+Exact resume: a checkpoint holds the networks, optimisers, EMA, gradient scaler, step, the data
+position (epoch + batches done; the order is a function of the seed and epoch) and every RNG state
+of every process, so a run resumed after a kill continues as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import random
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from engine.device import pick_device
+from engine.errors import CheckpointError, SynthpaintError
+from trainers.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from trainers.data import PairedDataset, collate
+from trainers.distributed import (
+    DistributedContext,
+    barrier,
+    gather_objects,
+    init_distributed,
+    synchronize_batch_norms,
+)
+from trainers.ema import EMA
+from trainers.monitor import Monitor, image_grid
+from trainers.recipe import Recipe
+from trainers.rundir import CHECKPOINT_FILE, MODEL_DIR
+from trainers.sampling import ResumableSampler
+
+PROGRESS_EVERY = 10  # iterations between loss updates on the progress bar
+
+
+class TrainingError(SynthpaintError):
+    """A run cannot start or go on: a bad option, a run folder in the way, out of memory."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Options of the loop (not of the model). ``batch`` is per process."""
+
+    batch: int = 1
+    iters: int | None = None
+    epochs: int | None = None
+    seed: int = 0
+    workers: int = 2
+    device: str = "auto"
+    amp: bool | None = None  # None: on for CUDA
+    channels_last: bool | None = None  # None: on for CUDA
+    checkpoint_every: int = 1000
+    sample_every: int = 500
+    log_every: int = 50
+    preview_samples: int = 4
+    ema_decay: float = 0.999
+    tensorboard: bool = True
+    progress: bool = True
+    export: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.iters is None) == (self.epochs is None):
+            raise TrainingError("give the length of training as exactly one of --iters or --epochs")
+        for name in ("batch", "iters", "epochs", "checkpoint_every", "sample_every", "log_every"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise TrainingError(
+                    f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        return cls(**data)
+
+
+def hardware_description(device: torch.device, world_size: int) -> str:
+    if device.type == "cuda":
+        return f"{world_size} x {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    return f"{world_size} x CPU ({cpu}, {torch.get_num_threads()} threads)"
+
+
+def to_device(batch: Mapping[str, Any], device: torch.device, channels_last: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in batch.items():
+        if isinstance(value, Tensor):
+            value = value.to(device, non_blocking=True)
+            if channels_last and value.dim() == 4 and value.is_floating_point():
+                value = value.contiguous(memory_format=torch.channels_last)
+        out[key] = value
+    return out
+
+
+@dataclass
+class LoopState:
+    """Counters saved in every checkpoint."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0
+    images_seen: int = 0
+    wall_time: float = 0.0
+    losses: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: int = 0
+
+
+def build_optimizers(recipe: Recipe, networks: Mapping[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
+    """The recipe's Adam optimisers over the parameters of the networks each one names."""
+    optimizers = {}
+    for name, spec in recipe.optimizers().items():
+        params = [p for net in spec.networks for p in networks[net].parameters()]
+        optimizers[name] = torch.optim.Adam(params, lr=spec.lr, betas=spec.betas)
+    return optimizers
+
+
+class TrainingStep:
+    """The ``StepContext`` a recipe's ``train_step`` receives: networks (``nets``, which the Trainer
+    wraps for multi-process training; ``raw`` never wrapped), optimisers and mixed precision (fp16
+    with a gradient scaler on GPUs, bf16 on CPUs). ``finish`` ends an iteration."""
+
+    def __init__(
+        self,
+        networks: Mapping[str, nn.Module],
+        optimizers: Mapping[str, torch.optim.Optimizer],
+        device: torch.device,
+        amp: bool,
+    ):
+        self.step = 0
+        self.device = device
+        self.amp = amp
+        self.raw = dict(networks)
+        self.nets = dict(networks)
+        self.optimizers = dict(optimizers)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.amp)
+
+    def optimize(self, name: str, loss: Tensor) -> None:
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(optimizer)
+
+    def finish(self) -> None:
+        """After all of an iteration's optimiser steps: adapt the loss scale."""
+        self.scaler.update()
+        self.step += 1
+
+
+class Trainer:
+    """Runs ``recipe`` on ``dataset`` into ``run_dir``. Started by ``torchrun``, it trains on every
+    process (DDP; only rank 0 writes); alone, on one device."""
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        dataset: PairedDataset,
+        preview: PairedDataset,
+        config: TrainConfig,
+        run_dir: str | Path,
+        *,
+        resume: bool = False,
+    ):
+        self.recipe = recipe
+        self.dataset = dataset
+        self.preview = preview
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+
+    # --- setup -----------------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        config = self.config
+        device = pick_device(config.device)
+        self.dist: DistributedContext = init_distributed(device.type)
+        if device.type == "cuda":
+            device = torch.device("cuda", self.dist.local_rank if self.dist.enabled else (device.index or 0))
+            torch.backends.cudnn.benchmark = True
+        self.device = device
+        self.amp = config.amp if config.amp is not None else device.type == "cuda"
+        self.channels_last = (
+            config.channels_last if config.channels_last is not None else device.type == "cuda"
+        )
+
+        torch.manual_seed(config.seed)  # identical initial weights on every process
+        self.networks: dict[str, nn.Module] = self.recipe.build_networks()
+        seed = config.seed + self.dist.rank
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        for name, net in self.networks.items():
+            if self.dist.enabled:
+                net = synchronize_batch_norms(net, device.type)
+            self.networks[name] = net.to(device, memory_format=memory_format).train()
+
+        self.optimizers = build_optimizers(self.recipe, self.networks)
+        inference = {
+            k: v.to(device, memory_format=memory_format) for k, v in self.recipe.inference_networks().items()
+        }
+        self.ema = EMA(inference, self.config.ema_decay)
+        self.state = LoopState()
+        self.context = TrainingStep(self.networks, self.optimizers, device, self.amp)
+        if self.resume:
+            self._load(self.run_dir / CHECKPOINT_FILE)
+        else:
+            self.ema.load_state_dict(self._inference_states())
+        if self.dist.enabled:
+            ids = [device.index] if device.type == "cuda" else None
+            for name, net in self.networks.items():
+                if any(p.requires_grad for p in net.parameters()):
+                    self.context.nets[name] = DistributedDataParallel(net, device_ids=ids)
+
+    def _inference_states(self) -> dict[str, dict[str, Tensor]]:
+        return {name: self.recipe.inference_state(name, self.networks[name]) for name in self.ema.networks}
+
+    def _loader(self) -> tuple[DataLoader, ResumableSampler]:
+        if len(self.dataset) < self.config.batch * self.dist.world_size:
+            raise TrainingError(
+                f"the dataset has {len(self.dataset)} samples, fewer than one batch "
+                f"({self.config.batch} x {self.dist.world_size} processes)"
+            )
+        sampler = ResumableSampler(
+            self.dataset,
+            self.config.batch,
+            num_replicas=self.dist.world_size,
+            rank=self.dist.rank,
+            seed=self.config.seed,
+        )
+        loader = DataLoader(
+            self.dataset,
+            batch_size=self.config.batch,
+            sampler=sampler,
+            num_workers=self.config.workers,
+            collate_fn=collate,
+            drop_last=True,
+            pin_memory=self.device.type == "cuda",
+            generator=torch.Generator(),  # keeps the global RNG out of the data order
+        )
+        return loader, sampler
+
+    # --- checkpoints -----------------------------------------------------------------------------------
+
+    def _load(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        try:
+            for name, net in self.networks.items():
+                net.load_state_dict(state["networks"][name])
+            for name, optimizer in self.optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][name])
+            self.ema.load_state_dict(state["ema"])
+            self.context.scaler.load_state_dict(state["scaler"])
+            self.state = LoopState(**state["loop"])
+            rng = state["rng"]
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"the checkpoint {path} does not fit this run's networks ({exc})") from None
+        if len(rng) != self.dist.world_size:
+            raise TrainingError(
+                f"{path} was written by {len(rng)} processes; resume it with the same number of processes"
+            )
+        restore_rng_state(rng[self.dist.rank])
+
+    def _save(self, path: Path) -> None:
+        """Collective: every process contributes its RNG state; rank 0 writes."""
+        rng = gather_objects(capture_rng_state(), self.dist)
+        skipped = sum(gather_objects(self.state.skipped, self.dist))
+        if self.dist.is_main:
+            state = asdict(self.state)
+            state["skipped"] = skipped
+            save_checkpoint(
+                path,
+                {
+                    "kind": self.recipe.kind,
+                    "loop": state,
+                    "networks": {k: _cpu_state(v) for k, v in self.networks.items()},
+                    "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+                    "ema": self.ema.state_dict(),
+                    "scaler": self.context.scaler.state_dict(),
+                    "rng": rng,
+                    "info": {
+                        "processes": self.dist.world_size,
+                        "batch_per_process": self.config.batch,
+                        "hardware": hardware_description(self.device, self.dist.world_size),
+                        "mixed_precision": self.amp,
+                        "torch": str(torch.__version__),
+                    },
+                },
+            )
+        barrier(self.dist)
+
+    # --- the loop --------------------------------------------------------------------------------------
+
+    def _batches(self, loader: DataLoader, sampler: ResumableSampler) -> Iterator[dict[str, Any]]:
+        """Batches from the saved position on, epoch after epoch."""
+        while True:
+            if self.state.batches_done >= sampler.batches_per_epoch:
+                self.state.epoch += 1
+                self.state.batches_done = 0
+            sampler.set_position(self.state.epoch, self.state.batches_done)
+            yield from loader
+
+    def _preview_batch(self) -> dict[str, Any]:
+        count = min(self.config.preview_samples, len(self.preview))
+        return to_device(
+            collate([self.preview[(i, 0)] for i in range(count)]), self.device, self.channels_last
+        )
+
+    @torch.no_grad()
+    def _preview(self, monitor: Monitor, batch: Mapping[str, Any]) -> None:
+        """Samples and metrics of the EMA networks on the fixed batch (no RNG is consumed)."""
+        grid = image_grid(self.recipe.visualize(batch, self.ema.networks))
+        metrics = self.recipe.metrics(batch, self.ema.networks)
+        self.state.metrics = metrics
+        monitor.samples(self.state.step, grid)
+        monitor.scalars(self.state.step, {f"metrics/{k}": v for k, v in metrics.items()})
+
+    def total_steps(self, batches_per_epoch: int) -> int:
+        return self.config.iters if self.config.iters is not None else self.config.epochs * batches_per_epoch
+
+    def run(self) -> LoopState:
+        """Train to the configured length, checkpointing on the way; export the EMA model at the end."""
+        self._setup()
+        loader, sampler = self._loader()
+        total = self.total_steps(sampler.batches_per_epoch)
+        monitor = Monitor(
+            self.run_dir,
+            total,
+            self.state.step,
+            enabled=self.dist.is_main,
+            tensorboard=self.config.tensorboard,
+            progress=self.config.progress,
+        )
+        preview = self._preview_batch() if self.dist.is_main else None
+        sums: dict[str, Tensor] = {}
+        count = 0
+        try:
+            if self.state.step >= total:
+                monitor.message(f"the run is already at step {self.state.step} of {total}")
+            started = time.perf_counter()
+            batches = self._batches(loader, sampler)
+            while self.state.step < total:
+                batch = next(batches)
+                for problem in batch.pop("problems"):
+                    self.state.skipped += 1
+                    monitor.problem(problem)
+                    if not self.dist.is_main:
+                        print(f"rank {self.dist.rank} skipped: {problem}", flush=True)
+                batch = to_device(batch, self.device, self.channels_last)
+                self.context.step = self.state.step
+                losses = self._train_step(batch)
+                self.context.finish()
+                self.ema.update(self._inference_states(), self.state.step)
+                self.state.step += 1
+                self.state.batches_done += 1
+                self.state.images_seen += self.config.batch * self.dist.world_size
+                for key, value in losses.items():
+                    sums[key] = sums.get(key, 0) + value.detach().float()
+                count += 1
+                step = self.state.step
+                log_now = step % self.config.log_every == 0 or step == total
+                shown = None
+                if log_now or step % PROGRESS_EVERY == 0:
+                    shown = {k: float(v) / count for k, v in sums.items()}  # waits for the GPU
+                    self.state.losses = shown
+                if log_now:
+                    monitor.scalars(step, {f"loss/{k}": v for k, v in shown.items()})
+                    sums, count = {}, 0
+                monitor.advance(shown)
+                if preview is not None and (step % self.config.sample_every == 0 or step == total):
+                    self._preview(monitor, preview)
+                if step % self.config.checkpoint_every == 0 or step == total:
+                    self.state.wall_time += time.perf_counter() - started
+                    started = time.perf_counter()
+                    self._save(self.run_dir / CHECKPOINT_FILE)
+        except KeyboardInterrupt:
+            saved = self.run_dir / CHECKPOINT_FILE
+            where = "from the last checkpoint" if saved.exists() else "nowhere: no checkpoint was written yet"
+            monitor.message(f"interrupted at step {self.state.step}; --resume continues {where}")
+            raise
+        except torch.cuda.OutOfMemoryError:
+            raise TrainingError(
+                f"out of GPU memory at batch {self.config.batch}; lower --batch or --size"
+            ) from None
+        finally:
+            monitor.close()
+        if self.config.export and self.dist.is_main:
+            from trainers.export import export_run
+
+            folder = export_run(self.run_dir, self.run_dir / MODEL_DIR, name=self.run_dir.resolve().name)
+            monitor.message(f"exported the model to {folder}")
+        barrier(self.dist)
+        return self.state
+
+    def _train_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        try:
+            return self.recipe.train_step(batch, self.context)
+        except RuntimeError as exc:
+            message = str(exc).lower()
+            if "out of memory" in message or "can't allocate memory" in message:
+                raise TrainingError(
+                    f"out of memory at batch {self.config.batch} on {self.device}; lower --batch or --size"
+                ) from None
+            raise
+
+
+def _cpu_state(net: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().cpu() for k, v in net.state_dict().items()}
+
+
+def default_workers() -> int:
+    """Data-loading processes: a few, leaving cores for the training process itself."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
