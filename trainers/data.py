@@ -316,10 +316,20 @@ class PairedDataset(Dataset):
 
 
 def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stack the tensors of a batch; gather the problems met while loading it."""
-    batch: dict[str, Any] = {
-        key: torch.stack([item[key] for item in items]) for key in ("image", "labels", "instances")
-    }
-    batch["index"] = torch.tensor([item["index"] for item in items])
-    batch["problems"] = [problem for item in items for problem in item["problems"]]
+    """Stack the tensors (and numbers) of a batch; gather the problems met while loading it.
+
+    Works for every dataset of the trainers: items are dicts of same-shaped tensors plus
+    ``index`` and ``problems``.
+    """
+    batch: dict[str, Any] = {}
+    for key, value in items[0].items():
+        values = [item[key] for item in items]
+        if key == "problems":
+            batch[key] = [problem for problems in values for problem in problems]
+        elif isinstance(value, torch.Tensor):
+            batch[key] = torch.stack(values)
+        elif isinstance(value, int | float):
+            batch[key] = torch.tensor(values)
+        else:
+            batch[key] = values
     return batch

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
 
 from engine.errors import SynthpaintError
 from engine.labels import LabelSet
@@ -15,7 +19,7 @@ from trainers.augment import Augmentation
 from trainers.data import FORMATS, PairedDataset, dataset_label_set, find_samples
 from trainers.distributed import shutdown_distributed
 from trainers.loop import TrainConfig, Trainer, TrainingError, default_workers
-from trainers.recipe import PairedRecipe, load_recipe
+from trainers.recipe import PairedRecipe, Recipe, load_recipe
 from trainers.rundir import CHECKPOINT_FILE, read_run_file, write_run_file
 
 
@@ -142,10 +146,66 @@ def _is_main_process() -> bool:
 RecipeFactory = Callable[[argparse.Namespace, LabelSet, bool], PairedRecipe]
 
 
-def start_run(args: argparse.Namespace, make_recipe: RecipeFactory) -> Trainer:
-    """The Trainer for ``args`` on a paired dataset: a new run (``make_recipe(args, label_set,
-    dataset_has_instance_maps)``), or the run in ``--out`` continued. Scan problems (photos
-    without labels...) are reported, not fatal."""
+class DataSource(ABC):
+    """Where a kind of trainer gets its data: the options recorded in ``run.json``, the scan of the
+    files, the recipe of a new run and the datasets. ``PairedSource`` (photos + label maps) is the
+    default; photo-only trainers use ``trainers.photos.PhotoSource``."""
+
+    @abstractmethod
+    def describe(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The data options of a new run, as saved in ``run.json`` (JSON-able)."""
+
+    @abstractmethod
+    def scan(self, data: Mapping[str, Any]) -> Any:
+        """Find the samples; the result has ``samples`` (a list) and ``problems`` (messages)."""
+
+    @abstractmethod
+    def new_recipe(self, args: argparse.Namespace, index: Any, make_recipe: Callable[..., Recipe]) -> Recipe:
+        """The recipe of a new run, from the options and what the scan found."""
+
+    @abstractmethod
+    def datasets(
+        self, index: Any, recipe: Recipe, data: Mapping[str, Any], seed: int
+    ) -> tuple[Dataset, Dataset]:
+        """(training dataset, fixed preview dataset without augmentation)."""
+
+
+class PairedSource(DataSource):
+    """Photos with label maps (and instance maps) in one of ``trainers.data.FORMATS``."""
+
+    def describe(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {
+            "root": str(Path(args.data).resolve()),
+            "format": args.format,
+            "split": args.split,
+            "zoom": args.zoom,
+            "flip": not args.no_flip,
+        }
+
+    def scan(self, data: Mapping[str, Any]) -> Any:
+        return find_samples(data["root"], data["format"], data["split"])
+
+    def new_recipe(self, args: argparse.Namespace, index: Any, make_recipe: Callable[..., Recipe]) -> Recipe:
+        label_set = dataset_label_set(args.format, args.labelset)
+        return make_recipe(args, label_set, any(s.instance is not None for s in index.samples))
+
+    def datasets(
+        self, index: Any, recipe: Recipe, data: Mapping[str, Any], seed: int
+    ) -> tuple[Dataset, Dataset]:
+        size, label_set = recipe.image_size, recipe.label_set
+        augmentation = Augmentation(size, zoom=(1.0, max(1.0, data["zoom"])), flip=data["flip"])
+        dataset = PairedDataset(index.samples, label_set, augmentation, seed=seed)
+        preview = PairedDataset(index.samples, label_set, augmentation, seed=seed, augment=False)
+        return dataset, preview
+
+
+def start_run(
+    args: argparse.Namespace, make_recipe: Callable[..., Recipe], source: DataSource | None = None
+) -> Trainer:
+    """The Trainer for ``args``: a new run (recipe from ``source.new_recipe(args, scan, make_recipe)``;
+    for the default paired data ``make_recipe(args, label_set, dataset_has_instance_maps)``), or the
+    run in ``--out`` continued. Scan problems (photos without labels...) are reported, not fatal."""
+    source = source or PairedSource()
     run_dir = Path(args.out)
     if args.resume:
         run = read_run_file(run_dir)
@@ -168,18 +228,10 @@ def start_run(args: argparse.Namespace, make_recipe: RecipeFactory) -> Trainer:
         if args.data is None:
             raise TrainingError("--data is required for a new run")
         config = train_config(args)
-        data = {
-            "root": str(Path(args.data).resolve()),
-            "format": args.format,
-            "split": args.split,
-            "zoom": args.zoom,
-            "flip": not args.no_flip,
-        }
-    index = find_samples(data["root"], data["format"], data["split"])
+        data = source.describe(args)
+    index = source.scan(data)
     if not args.resume:
-        label_set = dataset_label_set(args.format, args.labelset)
-        has_instances = any(s.instance is not None for s in index.samples)
-        recipe = make_recipe(args, label_set, has_instances)
+        recipe = source.new_recipe(args, index, make_recipe)
         data["samples"] = len(index.samples)
     elif len(index.samples) != data["samples"]:
         print(
@@ -192,21 +244,20 @@ def start_run(args: argparse.Namespace, make_recipe: RecipeFactory) -> Trainer:
             print(f"skipped: {problem}", file=sys.stderr)
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_file(run_dir, recipe.module, recipe.to_dict(), config.to_dict(), data)
-    size = recipe.image_size
-    label_set = recipe.label_set
-    augmentation = Augmentation(size, zoom=(1.0, max(1.0, data["zoom"])), flip=data["flip"])
-    dataset = PairedDataset(index.samples, label_set, augmentation, seed=config.seed)
-    preview = PairedDataset(index.samples, label_set, augmentation, seed=config.seed, augment=False)
+    dataset, preview = source.datasets(index, recipe, data, config.seed)
     return Trainer(recipe, dataset, preview, config, run_dir, resume=args.resume)
 
 
 def main_for(
-    parser: argparse.ArgumentParser, make_recipe: RecipeFactory, argv: list[str] | None = None
+    parser: argparse.ArgumentParser,
+    make_recipe: Callable[..., Recipe],
+    argv: list[str] | None = None,
+    source: DataSource | None = None,
 ) -> int:
     """Parse, train, report user errors in one line (exit status 2)."""
     args = parser.parse_args(argv)
     try:
-        start_run(args, make_recipe).run()
+        start_run(args, make_recipe, source).run()
     except SynthpaintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from engine.device import pick_device
 from engine.errors import CheckpointError, SynthpaintError
 from trainers.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
-from trainers.data import PairedDataset, collate
+from trainers.data import collate
 from trainers.distributed import (
     DistributedContext,
     barrier,
@@ -164,13 +164,17 @@ class TrainingStep:
 
 class Trainer:
     """Runs ``recipe`` on ``dataset`` into ``run_dir``. Started by ``torchrun``, it trains on every
-    process (DDP; only rank 0 writes); alone, on one device."""
+    process (DDP; only rank 0 writes); alone, on one device.
+
+    ``dataset``/``preview``: map-style datasets addressed by ``(index, epoch)`` that return dicts of
+    tensors plus ``index`` and ``problems`` (see ``trainers.data.PairedDataset``), batched by ``collate``.
+    """
 
     def __init__(
         self,
         recipe: Recipe,
-        dataset: PairedDataset,
-        preview: PairedDataset,
+        dataset: Dataset,
+        preview: Dataset,
         config: TrainConfig,
         run_dir: str | Path,
         *,
