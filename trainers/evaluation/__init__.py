@@ -1,0 +1,1 @@
+"""Quality measurements behind ``python -m trainers.evaluate``: one module per task, shared metrics."""
