@@ -21,17 +21,20 @@ TASKS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(task: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``task``'s module is imported (each task pulls in its own dependencies)."""
     parser = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__)
     tasks = parser.add_subparsers(dest="task", required=True)
-    for task, (module, summary) in TASKS.items():
-        sub = tasks.add_parser(task, help=summary, description=summary)
-        importlib.import_module(module).add_arguments(sub)
+    for name, (module, summary) in TASKS.items():
+        sub = tasks.add_parser(name, help=summary, description=summary)
+        if name == task:
+            importlib.import_module(module).add_arguments(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(next((a for a in argv if a in TASKS), None)).parse_args(argv)
     try:
         importlib.import_module(TASKS[args.task][0]).run(args)
     except SynthpaintError as exc:
