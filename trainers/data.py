@@ -253,6 +253,28 @@ def read_example(files: SampleFiles, label_set: LabelSet) -> Example:
     return Example(photo, ids, instances)
 
 
+def item_or_replacement(dataset: Any, key: int | tuple[int, int]) -> dict[str, Any]:
+    """``dataset.item(index, epoch)``, or the next sample's if that one is unreadable, with the problems met.
+
+    ``key`` is ``(index, epoch)`` (or an index, epoch 0). One bad file never stops a long run: it is
+    reported in ``problems`` and replaced; only ``MAX_REPLACEMENTS`` bad ones in a row are fatal.
+    """
+    index, epoch = key if isinstance(key, tuple) else (key, 0)
+    problems: list[str] = []
+    for attempt in range(MAX_REPLACEMENTS):
+        position = (index + attempt) % len(dataset)
+        try:
+            item = dataset.item(position, epoch)
+        except SynthpaintError as exc:
+            problems.append(str(exc))
+            continue
+        item["problems"] = problems
+        return item
+    raise DatasetError(
+        f"{MAX_REPLACEMENTS} samples in a row could not be used, the last because {problems[-1]}"
+    )
+
+
 class PairedDataset(Dataset):
     """Photos in [-1, 1] (3, H, W), label channel indices (H, W) and instance ids (H, W).
 
@@ -281,20 +303,7 @@ class PairedDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        problems: list[str] = []
-        for attempt in range(MAX_REPLACEMENTS):
-            position = (index + attempt) % len(self.samples)
-            try:
-                item = self.item(position, epoch)
-            except SynthpaintError as exc:
-                problems.append(str(exc))
-                continue
-            item["problems"] = problems
-            return item
-        raise DatasetError(
-            f"{MAX_REPLACEMENTS} samples in a row could not be used, the last because {problems[-1]}"
-        )
+        return item_or_replacement(self, key)
 
     def item(self, index: int, epoch: int = 0) -> dict[str, Any]:
         """Sample ``index`` as tensors; raises SynthpaintError for a bad file."""

@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
 from engine.session import image_to_tensor
 from trainers.augment import Augmentation
-from trainers.data import MAX_REPLACEMENTS, DatasetError
+from trainers.data import DatasetError, item_or_replacement
 from trainers.launch import DataSource
 from trainers.recipe import Recipe
 
@@ -84,20 +83,7 @@ class PhotoDataset(Dataset):
         return len(self.photos)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, Any]:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
-        problems: list[str] = []
-        for attempt in range(MAX_REPLACEMENTS):
-            position = (index + attempt) % len(self.photos)
-            try:
-                item = self.item(position, epoch)
-            except SynthpaintError as exc:
-                problems.append(str(exc))
-                continue
-            item["problems"] = problems
-            return item
-        raise DatasetError(
-            f"{MAX_REPLACEMENTS} photos in a row could not be used, the last because {problems[-1]}"
-        )
+        return item_or_replacement(self, key)
 
     def rng(self, index: int, epoch: int) -> np.random.Generator:
         """The generator of everything random about sample ``index`` in ``epoch`` (crops, masks, hints)."""
