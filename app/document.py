@@ -1,4 +1,9 @@
-"""The painted document: a label-id map (plus instance ids) with undoable, region-bounded edits."""
+"""The painted document: a label-id map and its instance-id map, with undoable, region-bounded edits.
+
+Instance ids follow pix2pixHD's (Cityscapes') convention: a stuff pixel holds its class id, a
+pixel of a thing (an object of a class with ``has_instances``) holds class_id * 1000 + k. Both
+planes always change together, so one undo step restores both.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,19 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from engine.instance_synthesis import THING_ID_BASE
 from engine.labels import LabelSet
 
 Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
 
 
 class RegionEdit(QUndoCommand):
-    """One stroke or fill: the before/after pixels of its bounding box only, so memory stays bounded."""
+    """One stroke or fill: the before/after pixels of its bounding box only, so memory stays bounded.
 
-    def __init__(self, document: Document, region: Region, before: np.ndarray, after: np.ndarray, text: str):
+    Works on any object with ``write_region(region, values)`` (the sketch layer uses it too).
+    """
+
+    def __init__(self, document, region: Region, before: np.ndarray, after: np.ndarray, text: str):
         super().__init__(text)
         self.document = document
         self.region = region
@@ -26,14 +35,40 @@ class RegionEdit(QUndoCommand):
         if self._applied:
             self._applied = False
             return
-        self.document.write_region(self.region, self.after)
+        self.write(after=True)
 
     def undo(self) -> None:
-        self.document.write_region(self.region, self.before)
+        self.write(after=False)
+
+    def write(self, after: bool) -> None:
+        self.document.write_region(self.region, self.after if after else self.before)
+
+
+class LabelEdit(RegionEdit):
+    """A ``RegionEdit`` of the document: ``before``/``after`` hold the labels of the box, and
+    ``before_instances``/``after_instances`` its instance ids, so undo restores both planes."""
+
+    def __init__(
+        self,
+        document: Document,
+        region: Region,
+        before: tuple[np.ndarray, np.ndarray],
+        after: tuple[np.ndarray, np.ndarray],
+        text: str,
+    ):
+        super().__init__(document, region, before[0], after[0], text)
+        self.before_instances, self.after_instances = before[1], after[1]
+
+    def write(self, after: bool) -> None:
+        if after:
+            self.document.write_region(self.region, self.after, self.after_instances)
+        else:
+            self.document.write_region(self.region, self.before, self.before_instances)
 
 
 class Document(QObject):
-    """Owns the label map; every change goes through it so views, undo and the engine stay in sync.
+    """Owns the label and instance maps; every change goes through it so views, undo and the engine
+    stay in sync.
 
     ``changed`` carries the changed region (y0, x0, y1, x1); ``replaced`` fires when the whole map,
     its size or its label set changes.
@@ -42,11 +77,18 @@ class Document(QObject):
     changed = Signal(object)
     replaced = Signal()
 
-    def __init__(self, label_set: LabelSet, labels: np.ndarray, parent: QObject | None = None):
+    def __init__(
+        self,
+        label_set: LabelSet,
+        labels: np.ndarray,
+        instances: np.ndarray | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.label_set = label_set
         self.labels = np.ascontiguousarray(labels, dtype=np.int32)
+        self.instances = _instance_plane(self.labels, instances)
         self.revision = 0
 
     @classmethod
@@ -58,21 +100,47 @@ class Document(QObject):
     def size(self) -> tuple[int, int]:
         return self.labels.shape[0], self.labels.shape[1]
 
-    def replace(self, label_set: LabelSet, labels: np.ndarray) -> None:
-        """Swap in a new map (new canvas, opened file); clears the history."""
+    def replace(self, label_set: LabelSet, labels: np.ndarray, instances: np.ndarray | None = None) -> None:
+        """Swap in a new map (new canvas, opened file); clears the history.
+
+        ``instances`` None: every region is stuff (instance id = class id).
+        """
         label_set.validate(labels)
+        labels = np.ascontiguousarray(labels, dtype=np.int32)
+        instances = _instance_plane(labels, instances)
         self.label_set = label_set
-        self.labels = np.ascontiguousarray(labels, dtype=np.int32)
+        self.labels = labels
+        self.instances = instances
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.revision += 1
         self.replaced.emit()
 
-    def write_region(self, region: Region, values: np.ndarray) -> None:
+    def write_region(self, region: Region, labels: np.ndarray, instances: np.ndarray) -> None:
         y0, x0, y1, x1 = region
-        self.labels[y0:y1, x0:x1] = values
+        self.labels[y0:y1, x0:x1] = labels
+        self.instances[y0:y1, x0:x1] = instances
         self.revision += 1
         self.changed.emit(region)
+
+    def new_instance_id(self, class_id: int) -> int | None:
+        """An id for a new object of ``class_id``: class_id * 1000 + the next k after the largest in
+        use (the smallest free one once k reaches 999). Ids that are class ids of the label set (only
+        possible for class 0) are skipped, so objects never merge with stuff. None when all are taken.
+        """
+        base = int(class_id) * THING_ID_BASE
+        plane = self.instances
+        used = np.unique(plane[(plane >= base) & (plane < base + THING_ID_BASE)])
+        candidates = np.arange(base, base + THING_ID_BASE)
+        free = candidates[~np.isin(candidates, used) & ~np.isin(candidates, self.label_set.ids)]
+        later = free[free > used[-1]] if used.size else free
+        pick = later if later.size else free
+        return int(pick[0]) if pick.size else None
+
+    def instance_class(self, instance_id: int) -> int | None:
+        """The class painted under an instance (None when no pixel holds it)."""
+        hits = self.labels[self.instances == instance_id]
+        return int(hits[0]) if hits.size else None
 
     def begin_edit(self) -> EditSession:
         return EditSession(self)
@@ -84,10 +152,18 @@ class EditSession:
     def __init__(self, document: Document):
         self.document = document
         self.before = document.labels.copy()
+        self.before_instances = document.instances.copy()
         self.touched: Region | None = None
 
-    def paint(self, mask: np.ndarray, label_id: int, origin: tuple[int, int] = (0, 0)) -> None:
-        """Set the pixels where ``mask`` is true (mask placed at ``origin`` = (y, x)) to ``label_id``."""
+    def paint(
+        self,
+        mask: np.ndarray,
+        label_id: int,
+        origin: tuple[int, int] = (0, 0),
+        instance_id: int | None = None,
+    ) -> None:
+        """Set the pixels where ``mask`` is true (mask placed at ``origin`` = (y, x)) to ``label_id``
+        and their instance to ``instance_id`` (None: ``label_id``, i.e. stuff)."""
         h, w = self.document.size
         oy, ox = origin
         y0, x0 = max(oy, 0), max(ox, 0)
@@ -98,6 +174,7 @@ class EditSession:
         if not sub.any():
             return
         self.document.labels[y0:y1, x0:x1][sub] = label_id
+        self.document.instances[y0:y1, x0:x1][sub] = label_id if instance_id is None else instance_id
         self.document.revision += 1
         region = (y0, x0, y1, x1)
         self.touched = region if self.touched is None else _union(self.touched, region)
@@ -108,27 +185,35 @@ class EditSession:
         if self.touched is None:
             return False
         y0, x0, y1, x1 = self.touched
-        before = self.before[y0:y1, x0:x1].copy()
-        after = self.document.labels[y0:y1, x0:x1].copy()
-        if np.array_equal(before, after):
-            return False
-        rows, cols = (
-            np.nonzero(np.any(before != after, axis=1))[0],
-            np.nonzero(np.any(before != after, axis=0))[0],
+        labels, instances = self.document.labels, self.document.instances
+        differs = (self.before[y0:y1, x0:x1] != labels[y0:y1, x0:x1]) | (
+            self.before_instances[y0:y1, x0:x1] != instances[y0:y1, x0:x1]
         )
-        tight = (y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1)
-        ty0, tx0, ty1, tx1 = tight
+        if not differs.any():
+            return False
+        rows, cols = np.nonzero(differs.any(axis=1))[0], np.nonzero(differs.any(axis=0))[0]
+        ty0, tx0, ty1, tx1 = y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1
+        window = (slice(ty0, ty1), slice(tx0, tx1))
         self.document.undo_stack.push(
-            RegionEdit(
+            LabelEdit(
                 self.document,
-                tight,
-                self.before[ty0:ty1, tx0:tx1].copy(),
-                self.document.labels[ty0:ty1, tx0:tx1].copy(),
+                (int(ty0), int(tx0), int(ty1), int(tx1)),
+                (self.before[window].copy(), self.before_instances[window].copy()),
+                (labels[window].copy(), instances[window].copy()),
                 text,
             )
         )
-        self.before = None
+        self.before = self.before_instances = None
         return True
+
+
+def _instance_plane(labels: np.ndarray, instances: np.ndarray | None) -> np.ndarray:
+    if instances is None:
+        return labels.copy()
+    instances = np.asarray(instances)
+    if instances.shape != labels.shape:
+        raise ValueError(f"the instance map is {instances.shape}, but the label map is {labels.shape}")
+    return np.ascontiguousarray(instances, dtype=np.int32)
 
 
 def _union(a: Region, b: Region) -> Region:

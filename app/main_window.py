@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas import CanvasView, Tool
 from app.document import Document
+from app.instance_panel import InstancePanel, ObjectStyleEdit, features_from_json, features_to_json
 from app.modes.base import ModeWorkspace
 from app.modes.colorize import ColorizeWorkspace
 from app.modes.inpaint import InpaintWorkspace
@@ -68,6 +69,7 @@ TOOL_KEYS = {
     Tool.ELLIPSE: "O",
     Tool.LASSO: "A",
     Tool.EYEDROPPER: "I",
+    Tool.SELECT: "S",
 }
 AUTOSAVE_MS = 60_000
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
@@ -115,6 +117,14 @@ class MainWindow(QMainWindow):
         self.styles = StylePicker(self.settings, lambda: self.photo.photo)
         self.styles.styleChanged.connect(self._on_style_changed)
         self.label_docks.append(self._add_dock("Style", self.styles, Qt.DockWidgetArea.RightDockWidgetArea))
+        self.features: dict[int, np.ndarray] = {}  # instance id -> pix2pixHD feature code (its look)
+        self.instance_panel = InstancePanel()
+        self.instance_panel.featureChosen.connect(self._on_feature_chosen)
+        self.instance_dock = self._add_dock(
+            "Object style", self.instance_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.instance_dock.setVisible(False)  # shown for models that take per-object codes
+        self.canvas.instanceSelected.connect(self._on_instance_selected)
 
         self.engine = EngineClient(self)
         self.synthesis = SynthesisState()
@@ -130,6 +140,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_timing)
         self.canvas.hovered.connect(self._on_hover)
         self.document.changed.connect(self._on_document_changed)
+        self.document.replaced.connect(self.features.clear)  # codes belong to the old map's objects
         self.document.replaced.connect(self._on_document_changed)
         self.document.undo_stack.cleanChanged.connect(self._update_title)
 
@@ -157,6 +168,7 @@ class MainWindow(QMainWindow):
         labels = index == 0
         for dock in self.label_docks:
             dock.setVisible(labels)
+        self._update_instance_dock()
         self.tools_bar.setVisible(labels)
         self.undo_group.setActiveStack(self.document.undo_stack if labels else mode.undo_stack)
         if not labels:
@@ -182,6 +194,16 @@ class MainWindow(QMainWindow):
             bar.addAction(action)
             self.tool_actions[tool] = action
         self.tool_actions[Tool.BRUSH].setChecked(True)
+        self.tool_actions[Tool.SELECT].setText("Select")  # short: the bar is full
+        self.tool_actions[Tool.SELECT].setToolTip("Select object (S): click an object to choose its look")
+        self.instances_action = QAction("Instances", self, checkable=True)
+        self.instances_action.setShortcut(QKeySequence("N"))
+        self.instances_action.setToolTip(
+            "Instances (N): each stroke, shape or fill of an object class (window, door, car…) paints a "
+            "new object; hold Shift to add to the selected object instead"
+        )
+        self.instances_action.toggled.connect(self._on_instances_toggled)
+        bar.addAction(self.instances_action)
         bar.addSeparator()
         bar.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -290,7 +312,13 @@ class MainWindow(QMainWindow):
         self.model_combo.setCurrentText(model.card.name)
         if model.label_set.to_dict() != self.document.label_set.to_dict():
             self._adopt_label_set(model)
-        self.styles.set_model_capabilities(model.has_style_encoder, model.style_fallback)
+        if model.kind == "pix2pixhd":  # no style images: the seed picks each object's look from the bank
+            self.styles.set_model_capabilities(True, None)
+        else:
+            self.styles.set_model_capabilities(model.has_style_encoder, model.style_fallback)
+        self.instance_panel.set_model(model if model.kind == "pix2pixhd" else None)
+        self._show_selected_instance()
+        self._update_instance_dock()
         self.photo.set_message("")
         self.request_synthesis()
 
@@ -334,13 +362,57 @@ class MainWindow(QMainWindow):
     def request_synthesis(self) -> int | None:
         if self.model is None:
             return None
+        style = self.styles.choice()
+        features = self.model_features()
         job = synthesis_job(
             self.synthesis,
             self.document.labels,
-            style=self.styles.choice(),
+            instances=self.document.instances,
+            style=style,
+            features=features,
             resolution=self.preferences.resolution or None,
         )
+        if self.instance_panel.wants_previews():
+            job = self.instance_panel.with_previews(
+                job, self.document.labels, self.document.instances, features or {}, style.seed
+            )
         return self.engine.submit(job)
+
+    def model_features(self) -> dict[int, np.ndarray] | None:
+        """The chosen object codes the loaded model can take (None: it takes none)."""
+        if self.model is None or self.model.kind != "pix2pixhd" or not self.model.feat_num:
+            return None
+        return {i: code for i, code in self.features.items() if code.shape == (self.model.feat_num,)}
+
+    # ----- objects (instances) -----
+    def _on_instances_toggled(self, on: bool) -> None:
+        self.canvas.instance_mode = on
+
+    def _update_instance_dock(self) -> None:
+        """The object-style dock belongs to the label tab with a pix2pixHD model."""
+        takes_codes = self.model is not None and self.model.kind == "pix2pixhd"
+        self.instance_dock.setVisible(takes_codes and self.tabs.currentIndex() == 0)
+
+    def _on_instance_selected(self, instance_id: int | None) -> None:
+        self._show_selected_instance()
+        if self.instance_panel.wants_previews():
+            self.request_synthesis()
+
+    def _show_selected_instance(self) -> None:
+        instance_id = self.canvas.selected_instance
+        class_id = None if instance_id is None else self.document.instance_class(instance_id)
+        label_class = None if class_id is None else self.document.label_set.by_id(class_id)
+        self.instance_panel.show_instance(instance_id, label_class, self.features.get(instance_id))
+
+    def _on_feature_chosen(self, instance_id: int, code: np.ndarray | None) -> None:
+        self.document.undo_stack.push(
+            ObjectStyleEdit(self.features, instance_id, code, self._on_features_changed)
+        )
+
+    def _on_features_changed(self) -> None:
+        self._show_selected_instance()
+        if self.live:
+            self.request_synthesis()
 
     def _update_overlay(self) -> None:
         """Side by side (default), or the label map over the output at the chosen opacity."""
@@ -476,10 +548,13 @@ class MainWindow(QMainWindow):
     def open_project(self, path: Path) -> bool:
         try:
             project = load_project(path)
+            features = features_from_json(project.modes.get("labels", {}).get("features", {}), str(path))
         except SynthpaintError as exc:
             self.show_error("This project cannot be opened", str(exc))
             return False
-        self.document.replace(project.label_set, project.labels)
+        self.document.replace(project.label_set, project.labels, project.instances)
+        self.features.update(features)  # after replace, which clears the old painting's codes
+        self._on_features_changed()
         self.palette.set_label_set(project.label_set)
         self.canvas.current_id = self.palette.current_id()
         self.styles.restore(project.style, project.seed)
@@ -495,13 +570,19 @@ class MainWindow(QMainWindow):
 
     def current_project(self) -> Project:
         states = [mode.state() for mode in self.modes]
+        modes = {mode.title.lower(): state for mode, (state, _) in zip(self.modes, states, strict=True)}
+        present = set(np.unique(self.document.instances).tolist())
+        features = {i: code for i, code in self.features.items() if i in present}  # not erased objects'
+        if features:
+            modes["labels"] = {"features": features_to_json(features)}
         return Project(
             label_set=self.document.label_set,
             labels=self.document.labels.copy(),
+            instances=self.document.instances.copy(),
             model=None if self.model is None else self.model.card.name,
             style=self.styles.selected_path(),
             seed=self.styles.seed(),
-            modes={mode.title.lower(): state for mode, (state, _) in zip(self.modes, states, strict=True)},
+            modes=modes,
             layers={name: image for _, layers in states for name, image in layers.items()},
         )
 
