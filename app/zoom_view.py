@@ -24,7 +24,7 @@ class ZoomPanView(QGraphicsView):
         self.brush_size = 16
         self._pan_from: QPointF | None = None
         self._space_held = False
-        self._fitted_once = False
+        self._fitted = True  # keep the image fitted to the view as it resizes, until the user zooms
         self.setScene(QGraphicsScene(self))
         self.setBackgroundBrush(QColor(60, 60, 60))
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -63,12 +63,14 @@ class ZoomPanView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float) -> None:
+        self._fitted = False
         factor = min(max(factor, 0.05), 64.0)
         self.resetTransform()
         self.scale(factor, factor)
         self.zoomChanged.emit(factor)
 
     def fit_to_window(self) -> None:
+        self._fitted = True
         self.fitInView(self.content_rect(), Qt.AspectRatioMode.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
 
@@ -92,10 +94,9 @@ class ZoomPanView(QGraphicsView):
         self.outline.setVisible(self.shows_brush_outline() and pos is not None)
 
     # ----- Qt events -----
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if not self._fitted_once:  # the view has its real size only now
-            self._fitted_once = True
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fitted:  # the view gets its real size only when shown, and again on every resize
             self.fit_to_window()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802

@@ -29,7 +29,6 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
-    QResizeEvent,
     QUndoCommand,
     QUndoStack,
 )
@@ -302,7 +301,6 @@ class InpaintCanvas(ZoomPanView):
         self.scene().addItem(self.photo_item)
         self.scene().addItem(self.overlay_item)
         self.overlay = np.zeros((0, 0, 4), np.uint8)
-        self._fitted = True  # keep the photo fitted to the view as it resizes, until the user zooms
         document.replaced.connect(self._on_replaced)
         document.photoChanged.connect(lambda: self.photo_item.set_pixels(self.document.photo))
         document.changed.connect(self._refresh_overlay)
@@ -316,19 +314,6 @@ class InpaintCanvas(ZoomPanView):
     def set_tool(self, tool: EraseTool) -> None:
         self.tool = tool
         self.update_outline(None)
-
-    def refit_scene(self) -> None:
-        super().refit_scene()
-        self._fitted = True
-
-    def set_zoom(self, factor: float) -> None:
-        super().set_zoom(factor)
-        self._fitted = False
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        if self._fitted:
-            self.fit_to_window()
 
     def _on_replaced(self) -> None:
         self.photo_item.set_pixels(self.document.photo)
