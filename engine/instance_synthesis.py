@@ -20,7 +20,8 @@ from PIL import Image
 from torch import Tensor
 
 from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
-from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.errors import CheckpointError, InferenceError
+from engine.label_runtime import LabelMapModel
 from engine.labels import LabelSet, get_label_set
 from engine.models.pix2pixhd import (
     FeatureEncoder,
@@ -33,7 +34,7 @@ from engine.models.pix2pixhd import (
     native_size_for,
 )
 from engine.models.semantics import instance_edges
-from engine.session import MAX_WORKING_PIXELS, friendly_oom, image_to_tensor, resize_ids, tensor_to_uint8
+from engine.session import friendly_oom, image_to_tensor, resize_ids, tensor_to_uint8
 
 FeatureBank = dict[int, np.ndarray]  # class id -> (k, feat_num) float32 codes to pick from
 BANK_PREFIX = "bank"
@@ -170,7 +171,7 @@ def _pad_bottom_right(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.pad(array, pad, mode="edge")
 
 
-class InstanceSynthesisModel:
+class InstanceSynthesisModel(LabelMapModel):
     """A pix2pixHD model on a device: label map (+ instances, + feature codes) -> photo.
 
     Like ``SynthesisModel``, the network runs at ``resolution`` (its native short side by default):
@@ -190,15 +191,11 @@ class InstanceSynthesisModel:
         device: torch.device,
         dtype: torch.dtype,
     ):
-        self.card = card
-        self.label_set = label_set
         self.config: Pix2PixHDConfig = generator.config
-        self.device = device
-        self.dtype = dtype
+        super().__init__(card, label_set, device, dtype)
         self.generator = generator.to(device=device, dtype=dtype).eval()
         self.encoder = None if encoder is None else encoder.to(device=device, dtype=dtype).eval()
         self.feature_bank = feature_bank
-        self.resolution = min(self.config.native_size)
 
     @classmethod
     def from_folder(
@@ -250,17 +247,6 @@ class InstanceSynthesisModel:
         codes = self.feature_bank.get(int(class_id))
         return np.zeros((0, self.feat_num), np.float32) if codes is None else codes.copy()
 
-    def working_size(self, canvas: tuple[int, int]) -> tuple[int, int]:
-        """(H, W) the network runs at for a canvas of that size, before padding."""
-        scale = self.resolution / min(canvas)
-        size = (max(1, round(canvas[0] * scale)), max(1, round(canvas[1] * scale)))
-        if size[0] * size[1] > MAX_WORKING_PIXELS:
-            raise InferenceError(
-                f"a {canvas[1]}x{canvas[0]} canvas at resolution {self.resolution} would need "
-                f"{size[1]}x{size[0]} pixels; lower the output resolution"
-            )
-        return size
-
     def instance_features(
         self,
         instance_ids: Iterable[int],
@@ -297,13 +283,8 @@ class InstanceSynthesisModel:
         it every class region is one instance. ``features``: instance id -> code (feat_num floats);
         other instances get a bank code picked by ``seed`` (see ``instance_features``).
         """
-        labels = np.asarray(labels)
-        if labels.ndim != 2 or labels.size == 0:
-            raise InputImageError(
-                f"a label map must be a non-empty 2-D array of ids, got shape {labels.shape}"
-            )
-        self.label_set.validate(labels)
-        instances = self._checked_instances(instances, labels.shape, "label map")
+        labels = self.checked_labels(labels)
+        instances = self.checked_instances(instances, labels.shape)
         if features and not self.feat_num:
             raise InferenceError(f"the model '{self.card.name}' takes no instance feature codes")
         canvas = labels.shape
@@ -323,9 +304,7 @@ class InstanceSynthesisModel:
                 self.dtype,
             )
             photo = tensor_to_uint8(self.generator(x))[: work[0], : work[1]]
-        if work != canvas:
-            photo = np.asarray(Image.fromarray(photo).resize((canvas[1], canvas[0]), Image.BICUBIC))
-        return photo
+        return self.to_canvas(photo, canvas)
 
     def encode_features(self, image: np.ndarray, instances: np.ndarray) -> dict[int, np.ndarray]:
         """Instance id -> the encoder's code for that instance of a photo (RGB uint8, same size as
@@ -337,7 +316,7 @@ class InstanceSynthesisModel:
             )
         image = np.asarray(image)
         x = image_to_tensor(image)  # validates an RGB uint8 image
-        instances = self._checked_instances(instances, image.shape[:2], "photo")
+        instances = self.checked_instances(instances, image.shape[:2], "photo")
         work = self.working_size(image.shape[:2])
         if work != image.shape[:2]:
             image = np.array(Image.fromarray(image).resize((work[1], work[0]), Image.BICUBIC))
@@ -367,21 +346,6 @@ class InstanceSynthesisModel:
                     self.dtype,
                 )
             )
-
-    def _checked_instances(
-        self, instances: np.ndarray | None, shape: tuple[int, ...], what: str
-    ) -> np.ndarray | None:
-        if instances is None:
-            return None
-        instances = np.asarray(instances)
-        if instances.shape != tuple(shape):
-            raise InputImageError(
-                f"the instance map is {instances.shape[::-1]} but the {what} is {tuple(shape)[::-1]} "
-                "(width, height)"
-            )
-        if not np.issubdtype(instances.dtype, np.integer) or (instances.size and instances.min() < 0):
-            raise InputImageError("an instance map must hold non-negative integer ids")
-        return instances.astype(np.int64)
 
     def _checked_code(self, instance_id: int, code: np.ndarray) -> np.ndarray:
         code = np.asarray(code, dtype=np.float32)

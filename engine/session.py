@@ -8,16 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from engine.checkpoints import ModelCard, load_checked, read_weights
 from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.label_runtime import LabelMapModel
 from engine.labels import LabelSet
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
 from engine.style_transfer import FALLBACK_DESCRIPTION, STATISTICS_SIZE, style_statistics, transfer_colors
-
-MAX_WORKING_PIXELS = 16_000_000  # beyond this a single synthesis would not fit in memory on most machines
 
 
 def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
@@ -58,12 +56,10 @@ def friendly_oom(what: str) -> Iterator[None]:
         raise InferenceError(f"out of memory while {what}; lower the output resolution") from None
 
 
-class SynthesisModel:
-    """A label-map -> photo model (SPADE family) on a device, with input validation and resizing.
+class SynthesisModel(LabelMapModel):
+    """A label-map -> photo model (SPADE family) on a device; see ``LabelMapModel`` for canvas sizes.
 
-    The network runs at ``resolution`` (its short side; the native training size by default): the
-    label map is nearest-resized to that scale, padded to the network's size multiple, and the
-    photo is cropped and resized back, so any canvas size works and the output matches it.
+    VAE models (trained with the style encoder) run only at their native size.
     """
 
     kind = "spade"
@@ -77,14 +73,10 @@ class SynthesisModel:
         device: torch.device,
         dtype: torch.dtype,
     ):
-        self.card = card
-        self.label_set = label_set
         self.config: SPADEConfig = generator.config
-        self.device = device
-        self.dtype = dtype
+        super().__init__(card, label_set, device, dtype)
         self.generator = generator.to(device=device, dtype=dtype).eval()
         self.encoder = None if encoder is None else encoder.to(device=device, dtype=dtype).eval()
-        self.resolution = min(self.config.native_size)
 
     @classmethod
     def from_folder(
@@ -135,16 +127,7 @@ class SynthesisModel:
 
     def working_size(self, canvas: tuple[int, int]) -> tuple[int, int]:
         """(H, W) the network runs at for a canvas of that size, before padding."""
-        if self.config.use_vae:
-            return self.native_size
-        scale = self.resolution / min(canvas)
-        size = (max(1, round(canvas[0] * scale)), max(1, round(canvas[1] * scale)))
-        if size[0] * size[1] > MAX_WORKING_PIXELS:
-            raise InferenceError(
-                f"a {canvas[1]}x{canvas[0]} canvas at resolution {self.resolution} would need "
-                f"{size[1]}x{size[0]} pixels; lower the output resolution"
-            )
-        return size
+        return self.native_size if self.config.use_vae else super().working_size(canvas)
 
     @property
     def style_size(self) -> int:
@@ -180,25 +163,15 @@ class SynthesisModel:
         seed they use z = 0, the prior's mean. Models without an encoder are deterministic and
         apply a style by ``style_fallback``.
         """
-        labels = np.asarray(labels)
-        if labels.ndim != 2 or labels.size == 0:
-            raise InputImageError(
-                f"a label map must be a non-empty 2-D array of ids, got shape {labels.shape}"
-            )
-        self.label_set.validate(labels)
-        if instances is not None and np.asarray(instances).shape != labels.shape:
-            raise InputImageError(
-                f"the instance map is {np.asarray(instances).shape[::-1]} "
-                f"but the label map is {labels.shape[::-1]} (width, height)"
-            )
+        labels = self.checked_labels(labels)
+        instances = self.checked_instances(instances, labels.shape)
         canvas = labels.shape
         work = self.working_size(canvas)
         semantics = self._semantics(labels, instances, work)
         z = self._style_latent(style, seed)
         with torch.inference_mode(), friendly_oom(f"synthesizing at {work[1]}x{work[0]}"):
             photo = tensor_to_uint8(self.generator(semantics, z))[: work[0], : work[1]]
-        if work != canvas:
-            photo = np.asarray(Image.fromarray(photo).resize((canvas[1], canvas[0]), Image.BICUBIC))
+        photo = self.to_canvas(photo, canvas)
         if style is not None and not self.has_style_encoder:
             photo = transfer_colors(photo, self._checked_code(np.asarray(style)))
         return photo
