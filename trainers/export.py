@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine.checkpoints import save_model
 from engine.errors import CheckpointError, SynthpaintError
 from trainers.checkpoint import load_checkpoint
 from trainers.recipe import load_recipe
 from trainers.rundir import CHECKPOINT_FILE, read_run_file
+
+
+def data_summary(data: Mapping[str, Any]) -> str:
+    """What a run trained on, from its ``run.json`` data: a paired dataset or photo folders."""
+    if "roots" in data:
+        excluded = f" minus those listed in {', '.join(data['exclude'])}" if data.get("exclude") else ""
+        return f"{data['samples']} photos of {', '.join(data['roots'])}{excluded}"
+    return f"{data['samples']} samples of {data['root']} (format {data['format']}, split {data['split']})"
 
 
 def export_run(run_dir: str | Path, output: str | Path, name: str | None = None) -> Path:
@@ -35,9 +44,7 @@ def export_run(run_dir: str | Path, output: str | Path, name: str | None = None)
     batches = info["batch_per_process"] * info["processes"]
     card = recipe.model_card(
         name or Path(output).name,
-        trained_on=(
-            f"{data['samples']} samples of {data['root']} (format {data['format']}, split {data['split']})"
-        ),
+        trained_on=data_summary(data),
         training={
             "recipe": run["recipe"],
             "steps": loop["step"],
@@ -55,7 +62,7 @@ def export_run(run_dir: str | Path, output: str | Path, name: str | None = None)
         },
         metrics={k: round(v, 4) for k, v in loop["metrics"].items()},
     )
-    return save_model(output, card, networks)
+    return save_model(output, card, {**networks, **recipe.exported_tensors(run_dir, loop["step"])})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -121,9 +121,15 @@ def build_optimizers(recipe: Recipe, networks: Mapping[str, nn.Module]) -> dict[
     """The recipe's Adam optimisers over the parameters of the networks each one names."""
     optimizers = {}
     for name, spec in recipe.optimizers().items():
-        params = [p for net in spec.networks for p in networks[net].parameters()]
+        params = [p for net in spec.networks for p in _network_part(networks, net).parameters()]
         optimizers[name] = torch.optim.Adam(params, lr=spec.lr, betas=spec.betas)
     return optimizers
+
+
+def _network_part(networks: Mapping[str, nn.Module], name: str) -> nn.Module:
+    """A network by name, or one of its submodules by a dotted path (``"G.model1_1"``)."""
+    network, _, path = name.partition(".")
+    return networks[network].get_submodule(path) if path else networks[network]
 
 
 class TrainingStep:

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -25,7 +26,8 @@ from engine.labels import LabelSet
 
 @dataclass(frozen=True)
 class OptimizerSpec:
-    """An Adam optimiser over the parameters of ``networks``."""
+    """An Adam optimiser over the parameters of ``networks``: network names, or dotted paths to one
+    of their submodules (``"G.model1_1"``) when only part of a network is trained."""
 
     networks: tuple[str, ...]
     lr: float
@@ -102,6 +104,11 @@ class Recipe(ABC):
 
     def metrics(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> dict[str, float]:
         """Numbers about the EMA networks on the fixed sample batch, logged and put in the card."""
+        return {}
+
+    def exported_tensors(self, run_dir: Path, step: int) -> dict[str, dict[str, Tensor]]:
+        """Tensors exported beside the networks, by weight prefix, for the checkpoint at ``step`` (e.g.
+        a feature bank that a later command wrote into the run folder)."""
         return {}
 
 
