@@ -166,7 +166,7 @@ class SegmentationModel:
     def segment(self, photo: np.ndarray) -> np.ndarray:
         """RGB uint8 (H, W, 3) -> label ids (H, W) int32."""
         photo = np.asarray(photo)
-        x = image_to_tensor(photo)  # checks the shape and dtype
+        x = image_to_tensor(photo if photo.flags.writeable else photo.copy())  # checks shape and dtype
         canvas = photo.shape[:2]
         work = self.working_size(canvas)
         if work != canvas:
