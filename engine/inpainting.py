@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
 from engine.errors import CheckpointError, InferenceError, InputImageError
-from engine.models.lama import FFCResNetGenerator, LaMaConfig
+from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input
 from engine.session import friendly_oom
 
 WORKING_SIZE = 512  # long side the network runs at, unless the model's native size is larger
@@ -145,10 +145,7 @@ class InpaintingModel:
         Builds the official input ``cat(image * (1 - mask), mask[, guide * mask])``, pads it
         symmetrically to the network's multiple and crops the result back.
         """
-        parts = [image * (1 - mask), mask]
-        if self.supports_guide:
-            parts.append(mask * (guide if guide is not None else torch.zeros_like(mask)))
-        x = torch.cat(parts, dim=1)
+        x = generator_input(image, mask, guide, self.config)
         h, w = x.shape[-2:]
         k, least = self.config.size_multiple, self.config.min_size
         x = symmetric_pad(x, max(-(-h // k) * k, least), max(-(-w // k) * k, least))

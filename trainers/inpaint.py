@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from engine.checkpoints import ModelCard
-from engine.models.lama import FFCResNetGenerator, LaMaConfig
+from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input
 from trainers.augment import Augmentation
 from trainers.discriminators import MultiscaleDiscriminator
 from trainers.edges import INK, canny_sketch, thicken
@@ -172,15 +172,6 @@ class InpaintTraining:
 def to_signed(image: Tensor) -> Tensor:
     """[0, 1] (the generator's range) -> [-1, 1] (the discriminator's, the samples' and VGG's)."""
     return image * 2 - 1
-
-
-def generator_input(image: Tensor, mask: Tensor, guide: Tensor | None, config: LaMaConfig) -> Tensor:
-    """The network input the engine builds (``InpaintingModel.predict``): the photo in [0, 1] with
-    the hole zeroed, the mask and, for guided models, the guide inside the hole (zeros: no guide)."""
-    parts = [image * (1 - mask), mask]
-    if config.guide_channels:
-        parts.append(mask * (guide if guide is not None else torch.zeros_like(mask)))
-    return torch.cat(parts, dim=1)
 
 
 def hole_patches(mask: Tensor, logits: Tensor) -> Tensor:

@@ -270,3 +270,12 @@ class FFCResNetGenerator(nn.Module):
                 f"this LaMa generator takes {self.config.in_channels} channels, got {x.shape[1]}"
             )
         return self.model(x)
+
+
+def generator_input(image: Tensor, mask: Tensor, guide: Tensor | None, config: LaMaConfig) -> Tensor:
+    """The network input: the photo in [0, 1] with the hole zeroed, the 0/1 mask and, for guided
+    models, the guide inside the hole (zeros: no guide). Shared by the runtime and the trainer."""
+    parts = [image * (1 - mask), mask]
+    if config.guide_channels:
+        parts.append(mask * (guide if guide is not None else torch.zeros_like(mask)))
+    return torch.cat(parts, dim=1)

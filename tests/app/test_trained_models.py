@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QPointF, QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from tests.trainers.synthetic import write_pairs
@@ -111,5 +111,32 @@ def test_a_trained_colorization_model_colours_in_the_colorize_tab(qtbot, tmp_pat
         assert tab.open_photo(data / "p0.png")
         qtbot.waitUntil(lambda: tab.output.photo is not None, timeout=30000)
         assert tab.output.photo.shape == (40, 48, 3)
+    finally:
+        tab.shutdown()
+
+
+def test_a_trained_inpainting_model_fills_in_the_inpaint_tab(qtbot, tmp_path, home, settings):
+    from app.modes.inpaint import InpaintWorkspace
+    from trainers import inpaint
+
+    data = photo_folder(tmp_path / "photos")
+    options = ["--size", "32", "--ngf", "8", "--n-blocks", "1", "--ndf", "8", *QUIET]
+    assert inpaint.main(["--data", str(data), "--out", str(tmp_path / "run"), *options]) == 0
+    install(tmp_path / "run", home / "filler")
+    tab = InpaintWorkspace(settings)
+    qtbot.addWidget(tab)
+    try:
+        tab.activate()
+        qtbot.waitUntil(lambda: tab.model is not None, timeout=30000)
+        assert tab.open_photo(data / "p0.png")
+        tab.canvas.press(QPointF(10.5, 10.5))
+        tab.canvas.drag(QPointF(30.5, 20.5))
+        tab.canvas.release(QPointF(30.5, 20.5))
+        hole = tab.document.mask > 0
+        assert hole.any()
+        qtbot.waitUntil(lambda: tab.fill_is_current(), timeout=30000)
+        photo = np.asarray(Image.open(data / "p0.png"))
+        result = tab.current_output()
+        assert np.array_equal(result[~hole], photo[~hole])
     finally:
         tab.shutdown()
