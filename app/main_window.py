@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
         if model.kind == "pix2pixhd":  # no style images: the seed picks each object's look from the bank
             self.styles.set_model_capabilities(True, None)
         else:
-            self.styles.set_model_capabilities(model.has_style_encoder, model.style_fallback)
+            self.styles.set_model_capabilities(model.has_random_styles, model.style_fallback)
         self.instance_panel.set_model(model if model.kind == "pix2pixhd" else None)
         self._show_selected_instance()
         self._update_instance_dock()

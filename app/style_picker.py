@@ -118,10 +118,11 @@ class StylePicker(QWidget):
             seed=None if seed < 0 else seed,
         )
 
-    def set_model_capabilities(self, has_encoder: bool, fallback: str | None) -> None:
-        """Seeds only mean something to models with a style encoder; say how others use styles."""
-        self.random_button.setEnabled(has_encoder)
-        self.seed_box.setEnabled(has_encoder)
+    def set_model_capabilities(self, random_styles: bool, fallback: str | None) -> None:
+        """Seeds only mean something to models with a style encoder or 3D noise; say how others use
+        style images."""
+        self.random_button.setEnabled(random_styles)
+        self.seed_box.setEnabled(random_styles)
         self.note.setText("" if fallback is None else f"Styles are applied by {fallback}.")
 
     def selected_path(self) -> str | None:

@@ -59,7 +59,8 @@ def friendly_oom(what: str) -> Iterator[None]:
 class SynthesisModel(LabelMapModel):
     """A label-map -> photo model (SPADE family) on a device; see ``LabelMapModel`` for canvas sizes.
 
-    VAE models (trained with the style encoder) run only at their native size.
+    VAE models (trained with the style encoder) run only at their native size. Models with OASIS
+    3D noise (``noise_nc > 0``) take a noise vector drawn from the seed, replicated over every pixel.
     """
 
     kind = "spade"
@@ -88,7 +89,7 @@ class SynthesisModel(LabelMapModel):
         label_set = LabelSet.from_dict(card.label_set)
         try:
             config = SPADEConfig.from_dict(card.architecture)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise CheckpointError(
                 f"the architecture in {Path(folder) / 'model.json'} is not a SPADE config ({exc})"
             ) from None
@@ -122,6 +123,11 @@ class SynthesisModel(LabelMapModel):
         return None if self.has_style_encoder else FALLBACK_DESCRIPTION
 
     @property
+    def has_random_styles(self) -> bool:
+        """Whether ``seed`` selects the look: a style latent from the prior, or 3D noise."""
+        return self.has_style_encoder or self.config.noise_nc > 0
+
+    @property
     def uses_instances(self) -> bool:
         return self.config.use_instance_edges
 
@@ -145,9 +151,18 @@ class SynthesisModel(LabelMapModel):
         return mu[0].float().cpu().numpy()
 
     def random_style(self, seed: int) -> np.ndarray:
-        """A style latent drawn from the prior N(0, I), reproducible from ``seed``."""
+        """The latent ``seed`` selects, reproducibly: a style z from the prior N(0, I) (a style code for
+        models with a style encoder), or, for models with 3D noise and no encoder, the noise vector
+        that ``synthesize(seed=seed)`` replicates over the map."""
+        style, noise = self._seeded_latents(seed)
+        return noise if self.config.noise_nc and not self.has_style_encoder else style
+
+    def _seeded_latents(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """(style z, noise vector): consecutive draws from N(0, I) seeded by ``seed``, so they are
+        independent and a seed keeps selecting the same style z as before noise existed."""
         generator = torch.Generator().manual_seed(int(seed))
-        return torch.randn(self.config.z_dim, generator=generator).numpy()
+        style = torch.randn(self.config.z_dim, generator=generator)
+        return style.numpy(), torch.randn(self.config.noise_nc, generator=generator).numpy()
 
     def synthesize(
         self,
@@ -160,14 +175,15 @@ class SynthesisModel(LabelMapModel):
 
         ``style``: an RGB uint8 image, a style code (``encode_style``; a z vector for models with a
         style encoder), or None. ``seed`` draws a random style z (VAE models); without style or
-        seed they use z = 0, the prior's mean. Models without an encoder are deterministic and
-        apply a style by ``style_fallback``.
+        seed they use z = 0, the prior's mean. Models without an encoder apply a style by
+        ``style_fallback``. Models with 3D noise draw their noise vector from ``seed`` (None counts
+        as 0, so a painting always gives the same photo), spatially constant; others ignore it.
         """
         labels = self.checked_labels(labels)
         instances = self.checked_instances(instances, labels.shape)
         canvas = labels.shape
         work = self.working_size(canvas)
-        semantics = self._semantics(labels, instances, work)
+        semantics = self._semantics(labels, instances, work, seed)
         z = self._style_latent(style, seed)
         with torch.inference_mode(), friendly_oom(f"synthesizing at {work[1]}x{work[0]}"):
             photo = tensor_to_uint8(self.generator(semantics, z))[: work[0], : work[1]]
@@ -183,7 +199,7 @@ class SynthesisModel(LabelMapModel):
         self.synthesize(np.full((h, w), background, dtype=np.int32), seed=0 if self.config.use_vae else None)
 
     def _semantics(
-        self, labels: np.ndarray, instances: np.ndarray | None, work: tuple[int, int]
+        self, labels: np.ndarray, instances: np.ndarray | None, work: tuple[int, int], seed: int | None
     ) -> SemanticMap:
         k = self.config.size_multiple
         padded = (-(-work[0] // k) * k, -(-work[1] // k) * k)
@@ -194,7 +210,11 @@ class SynthesisModel(LabelMapModel):
             inst = np.asarray(instances) if instances is not None else labels
             inst = np.pad(resize_ids(inst.astype(np.int64), work), pad, mode="edge")
             edges = instance_edges(torch.from_numpy(inst)[None]).to(self.device, self.dtype)
-        return SemanticMap(torch.from_numpy(channels)[None].to(self.device), self.config.num_classes, edges)
+        noise = None
+        if self.config.noise_nc:
+            noise = torch.from_numpy(self._seeded_latents(seed or 0)[1])[None].to(self.device, self.dtype)
+        labels_tensor = torch.from_numpy(channels)[None].to(self.device)
+        return SemanticMap(labels_tensor, self.config.num_classes, edges, noise)
 
     def _checked_code(self, style: np.ndarray) -> np.ndarray:
         if style.ndim == 3:
@@ -210,7 +230,7 @@ class SynthesisModel(LabelMapModel):
         if not self.has_style_encoder:
             return None
         if style is None:
-            z = self.random_style(seed) if seed is not None else np.zeros(self.config.z_dim, np.float32)
+            z = self._seeded_latents(seed)[0] if seed is not None else np.zeros(self.config.z_dim, np.float32)
         else:
             style = self._checked_code(np.asarray(style))
             z = self.encode_style(style) if style.ndim == 3 else style

@@ -14,9 +14,11 @@ model/: the EMA generator as a model the app and ``python -m engine synth`` open
 
 Losses as in the paper: hinge GAN loss from a two-scale PatchGAN with feature matching (+ KL with
 ``--use-vae``; + VGG with ``--vgg-weights``), TTUR learning rates (G 1e-4, D 4e-4, Adam betas 0
-and 0.9). ``--d oasis`` uses OASIS's segmentation discriminator with LabelMix instead (the
-generator takes no 3D noise: the engine's SPADE generator has no noise input; ``--use-vae`` gives
-it a style latent).
+and 0.9). ``--d oasis`` uses OASIS's segmentation discriminator with LabelMix instead, and gives
+the generator OASIS's 3D noise (``--noise-nc``, 64 channels by default with ``--d oasis``): each
+step draws one z ~ N(0, I) per image and replicates it over every pixel (the paper's default; its
+per-pixel sampling is not trained here), so that different z give different photos of a painting.
+The exported model draws z from the app's seed.
 """
 
 from __future__ import annotations
@@ -87,11 +89,27 @@ class SPADETraining:
         return (0.0, 0.999) if self.discriminator == "oasis" else (0.0, 0.9)
 
 
-def generator_semantics(batch: Mapping[str, Any], config: SPADEConfig) -> SemanticMap:
+def generator_semantics(
+    batch: Mapping[str, Any], config: SPADEConfig, noise: Tensor | None = None
+) -> SemanticMap:
     """The generator's input for a batch, built as the engine builds it at inference: channel
-    indices plus, when the architecture uses them, the boundaries of the instance ids."""
+    indices plus, when the architecture uses them, the boundaries of the instance ids and the 3D
+    noise (one vector per image, spatially constant)."""
     edges = instance_edges(batch["instances"]) if config.use_instance_edges else None
-    return SemanticMap(batch["labels"], config.num_classes, edges)
+    return SemanticMap(batch["labels"], config.num_classes, edges, noise)
+
+
+def sample_noise(
+    config: SPADEConfig, count: int, device: torch.device, seed: int | None = None
+) -> Tensor | None:
+    """One 3D-noise vector per image from N(0, I) (None without noise): from the global generator,
+    whose state the checkpoints keep, or, with ``seed``, fixed (samples and metrics comparable
+    across steps, the training randomness untouched)."""
+    if not config.noise_nc:
+        return None
+    if seed is None:
+        return torch.randn(count, config.noise_nc, device=device)
+    return torch.randn(count, config.noise_nc, generator=torch.Generator().manual_seed(seed)).to(device)
 
 
 def label_colors(labels: Tensor, label_set: LabelSet) -> Tensor:
@@ -192,7 +210,8 @@ class SPADERecipe(PairedRecipe):
     def train_step(self, batch: Mapping[str, Any], ctx: StepContext) -> dict[str, Tensor]:
         """G first (fake kept for D's step, as in pix2pixHD: one generator pass per iteration), then D."""
         real = batch["image"]
-        semantics = generator_semantics(batch, self.generator)
+        noise = sample_noise(self.generator, real.shape[0], real.device)
+        semantics = generator_semantics(batch, self.generator, noise)
         condition = semantics.one_hot() if self.training.discriminator == "patchgan" else None
         with ctx.autocast():
             z, losses = None, {}
@@ -254,7 +273,8 @@ class SPADERecipe(PairedRecipe):
 
     def _render(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> Tensor:
         z = networks["E"](batch["image"])[0] if "E" in networks else None  # the encoded style's mean
-        return networks["G"](generator_semantics(batch, self.generator), z).float()
+        noise = sample_noise(self.generator, batch["image"].shape[0], batch["image"].device, seed=0)
+        return networks["G"](generator_semantics(batch, self.generator, noise), z).float()
 
     def visualize(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> list[Tensor]:
         return [label_colors(batch["labels"], self.label_set), self._render(batch, networks), batch["image"]]
@@ -277,13 +297,14 @@ class SPADERecipe(PairedRecipe):
             "lambda_vgg": training.lambda_vgg if training.vgg_weights else 0,
             "lambda_kld": training.lambda_kld if config.use_vae else 0,
         }
+        noise = f", {config.noise_nc}-channel 3D noise" if config.noise_nc else ""
         return ModelCard(
             name=name,
             kind=self.kind,
             architecture=config.to_dict(),
             label_set=self.label_set.to_dict(),
             native_size=config.native_size,
-            description=f"SPADE generator ({config.norm}, ngf {config.ngf}) trained with synthpaint",
+            description=f"SPADE generator ({config.norm}, ngf {config.ngf}{noise}) trained with synthpaint",
             source="python -m trainers.spade",
             **fields,
         )
@@ -333,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--z-dim", type=int, default=256, help="style latent size with --use-vae (default: 256)"
+    )
+    model.add_argument(
+        "--noise-nc",
+        type=int,
+        help="channels of OASIS's 3D noise input, one z per image replicated over every pixel and "
+        "drawn from the seed in the app (default: 64 with --d oasis, else 0; 0 = no noise)",
     )
     losses = parser.add_argument_group("discriminator and losses")
     losses.add_argument(
@@ -390,6 +417,9 @@ def generator_config(args: argparse.Namespace, label_set: LabelSet, has_instance
     aspect = args.aspect or (2.0 if args.format == "cityscapes" else 1.0)
     width = max(k, round(args.size * aspect / k) * k)
     instances = {"auto": has_instances, "yes": True, "no": False}[args.instances]
+    noise_nc = args.noise_nc if args.noise_nc is not None else (64 if args.d == "oasis" else 0)
+    if noise_nc < 0:
+        raise TrainingError(f"--noise-nc must be 0 (no noise) or positive, got {noise_nc}")
     return SPADEConfig(
         label_nc=label_set.label_nc,
         contain_dontcare=label_set.dontcare_id is not None,
@@ -402,6 +432,7 @@ def generator_config(args: argparse.Namespace, label_set: LabelSet, has_instance
         norm=args.norm or ("spade" if gpu else "clade"),
         norm_hidden=args.norm_hidden,
         has_encoder=args.use_vae,
+        noise_nc=noise_nc,
     )
 
 

@@ -3,6 +3,7 @@
 The official code feeds a one-hot tensor (hundreds of channels) to every layer and resizes it
 each time. We keep the channel index map instead: nearest resizing an index map is exactly the
 one-hot of the resized map, and the convolutions over it become lookups (see ``LabelConv3x3``).
+OASIS's 3D noise (dense channels concatenated to the one-hot map) travels with it, resized alike.
 """
 
 from __future__ import annotations
@@ -36,19 +37,37 @@ def resize_nearest(x: Tensor, size: tuple[int, int]) -> Tensor:
 
 
 class SemanticMap:
-    """Channel-index map (N, H, W) plus an optional instance-edge map, resized on demand.
+    """Channel-index map (N, H, W) plus optional instance-edge and noise maps, resized on demand.
 
     ``num_classes`` counts the label channels (classes plus the don't-care channel, if any);
     the edge map, when present, is the extra last channel of the official one-hot input.
-    Resized copies are cached, since every normalization layer asks for its own size.
+    ``noise`` is OASIS's 3D noise: a map (N, C, H, W), or a vector per image (N, C) that stands
+    for that vector replicated over every pixel (kept as such, so layers can use the shortcut of a
+    spatially constant input). Resized copies are cached, since every normalization layer asks
+    for its own size.
     """
 
-    def __init__(self, labels: Tensor, num_classes: int, edges: Tensor | None = None):
+    def __init__(
+        self, labels: Tensor, num_classes: int, edges: Tensor | None = None, noise: Tensor | None = None
+    ):
         if labels.dim() != 3:
             raise ValueError(f"labels must be (N, H, W), got {tuple(labels.shape)}")
         self.labels = labels.long()
         self.num_classes = num_classes
         self.edges = edges
+        self._noise_vector: Tensor | None = None
+        self._noise_map: Tensor | None = None
+        if noise is not None:
+            n, h, w = labels.shape
+            if noise.dim() == 2 and noise.shape[0] == n:
+                self._noise_vector = noise
+            elif noise.dim() == 4 and (noise.shape[0], *noise.shape[2:]) == (n, h, w):
+                self._noise_map = noise
+            else:
+                raise ValueError(
+                    f"noise must be (N, C) or (N, C, {h}, {w}) with N={n}, got {tuple(noise.shape)}"
+                )
+        self._uniform_checked = self._noise_map is None
         self._cache: dict[tuple[int, int], SemanticMap] = {}
         self._bags: Tensor | None = None
         self._boundary: Tensor | None = None
@@ -61,6 +80,33 @@ class SemanticMap:
     def has_edges(self) -> bool:
         return self.edges is not None
 
+    @property
+    def noise_nc(self) -> int:
+        """Channels of the 3D noise (0: none)."""
+        noise = self._noise_vector if self._noise_vector is not None else self._noise_map
+        return 0 if noise is None else int(noise.shape[1])
+
+    @property
+    def noise(self) -> Tensor | None:
+        """The 3D noise as a map (N, C, H, W) (a broadcast view for a per-image vector), or None."""
+        if self._noise_vector is not None:
+            n, h, w = self.labels.shape
+            return self._noise_vector[:, :, None, None].expand(n, -1, h, w)
+        return self._noise_map
+
+    def uniform_noise(self) -> Tensor | None:
+        """(N, C): the noise vector of each image if the noise is spatially constant, else None.
+
+        Checked once per size: a constant input makes the label convs and the per-class shortcut of
+        SPADE's modulation cheap again.
+        """
+        if not self._uniform_checked:
+            corner = self._noise_map[:, :, :1, :1]
+            if bool((self._noise_map == corner).all()):
+                self._noise_vector, self._noise_map = corner[:, :, 0, 0], None
+            self._uniform_checked = True
+        return self._noise_vector
+
     def at(self, size: tuple[int, int]) -> SemanticMap:
         """This map nearest-resized from the full-resolution input to ``size``."""
         size = (int(size[0]), int(size[1]))
@@ -69,7 +115,10 @@ class SemanticMap:
         if size not in self._cache:
             labels = resize_nearest(self.labels.unsqueeze(1).float(), size).squeeze(1).long()
             edges = None if self.edges is None else resize_nearest(self.edges, size)
-            self._cache[size] = SemanticMap(labels, self.num_classes, edges)
+            noise = self._noise_vector
+            if self._noise_map is not None:
+                noise = resize_nearest(self._noise_map, size)
+            self._cache[size] = SemanticMap(labels, self.num_classes, edges, noise)
         return self._cache[size]
 
     def one_hot(self) -> Tensor:
@@ -81,7 +130,9 @@ class SemanticMap:
 
     def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> SemanticMap:
         edges = None if self.edges is None else self.edges.to(device=device, dtype=dtype)
-        return SemanticMap(self.labels.to(device), self.num_classes, edges)
+        noise = self._noise_vector if self._noise_vector is not None else self._noise_map
+        noise = None if noise is None else noise.to(device=device, dtype=dtype)
+        return SemanticMap(self.labels.to(device), self.num_classes, edges, noise)
 
     def boundary_mask(self) -> Tensor:
         """(N, H, W) bool: pixels whose 5x5 neighbourhood is not one class without edges, or that lie

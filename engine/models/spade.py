@@ -2,6 +2,9 @@
 
 Module names mirror the official release so its state dicts load by name after spectral norm is
 folded (``blocks.fold_spectral_norm``). ``norm="clade"`` swaps SPADE for class-adaptive norms.
+``noise_nc > 0`` adds OASIS's 3D noise (Schönfeld et al., ICLR 2021): noise channels concatenated
+to the label map, the conditioning input of the first layer and of every normalization, so that
+different noise gives different photos of the same labels.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ class SPADEConfig:
     norm_hidden: int = 128
     encoder_ngf: int | None = None
     has_encoder: bool = False
+    noise_nc: int = 0  # OASIS 3D noise channels carried by the SemanticMap (0: none, as SPADE)
+
+    def __post_init__(self) -> None:
+        if self.noise_nc < 0:
+            raise ValueError(f"noise_nc must be 0 (no noise) or positive, got {self.noise_nc}")
 
     @property
     def num_classes(self) -> int:
@@ -90,20 +98,20 @@ class SPADEConfig:
 
 
 class SPADEGenerator(nn.Module):
-    """Label map (+ z) -> image in [-1, 1]. Input sides must be multiples of ``2**num_up``."""
+    """Label map (+ its 3D noise) (+ z) -> image in [-1, 1]; input sides are multiples of ``2**num_up``."""
 
     def __init__(self, config: SPADEConfig):
         super().__init__()
         self.config = config
         nf = config.ngf
         make_norm = label_norm_factory(
-            config.norm, config.num_classes, config.use_instance_edges, config.norm_hidden
+            config.norm, config.num_classes, config.use_instance_edges, config.norm_hidden, config.noise_nc
         )
         sh, sw = config.latent_size
         if config.use_vae:
             self.fc = nn.Linear(config.z_dim, 16 * nf * sh * sw)
         else:
-            self.fc = LabelConv3x3(config.num_classes, config.use_instance_edges, 16 * nf)
+            self.fc = LabelConv3x3(config.num_classes, config.use_instance_edges, 16 * nf, config.noise_nc)
         self.head_0 = LabelConditionedResBlock(16 * nf, 16 * nf, make_norm)
         self.G_middle_0 = LabelConditionedResBlock(16 * nf, 16 * nf, make_norm)
         self.G_middle_1 = LabelConditionedResBlock(16 * nf, 16 * nf, make_norm)
@@ -122,6 +130,10 @@ class SPADEGenerator(nn.Module):
         k = self.config.size_multiple
         if h % k or w % k:
             raise ValueError(f"SPADE input sides must be multiples of {k}, got {h}x{w}")
+        if semantics.noise_nc != self.config.noise_nc:
+            raise ValueError(
+                f"this generator takes {self.config.noise_nc} noise channels, got {semantics.noise_nc}"
+            )
         latent = (h // k, w // k)
         if self.config.use_vae:
             if z is None:

@@ -1,8 +1,16 @@
+import json
+
 import numpy as np
 import pytest
+import torch
 
 from engine import load_model
-from engine.errors import InferenceError, LabelRangeError
+from engine.checkpoints import ModelCard, save_model
+from engine.errors import CheckpointError, InferenceError, LabelRangeError
+from engine.labels import get_label_set
+from engine.models.semantics import SemanticMap
+from engine.models.spade import SPADEConfig, SPADEGenerator
+from engine.session import tensor_to_uint8
 from engine.style_transfer import lab_statistics
 from tests.factories import make_tiny_spade
 
@@ -101,3 +109,61 @@ def test_huge_canvas_at_full_resolution_is_refused_with_a_message(facades_model)
             facades_model.synthesize(np.ones((5000, 6000), np.int32))
     finally:
         facades_model.resolution = min(facades_model.native_size)
+
+
+def make_noise_spade(folder, norm: str, noise_nc: int = 8):
+    """A tiny facades model with OASIS 3D noise, random weights and batch-norm statistics."""
+    torch.manual_seed(0)
+    labels = get_label_set("facades")
+    config = SPADEConfig(
+        label_nc=labels.label_nc, ngf=4, crop_size=64, norm=norm, norm_hidden=8, noise_nc=noise_nc
+    )
+    generator = SPADEGenerator(config)
+    for module in generator.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    card = ModelCard(
+        name="noise",
+        kind="spade",
+        architecture=config.to_dict(),
+        label_set=labels.to_dict(),
+        native_size=config.native_size,
+        description="random weights, for tests",
+    )
+    return save_model(folder, card, {"G": generator})
+
+
+@pytest.mark.parametrize("norm", ["spade", "clade"])
+def test_noise_model_draws_a_spatially_constant_z_from_the_seed(tmp_path, norm, facades_model, vae_model):
+    model = load_model(make_noise_spade(tmp_path, norm), device="cpu")
+    labels = facade_map(64, 64)
+    one, one_again, two = (model.synthesize(labels, seed=s) for s in (1, 1, 2))
+    assert np.array_equal(one, one_again)
+    assert np.abs(one.astype(int) - two.astype(int)).mean() > 1
+    assert np.array_equal(model.synthesize(labels), model.synthesize(labels, seed=0))  # None = seed 0
+    assert not np.array_equal(model.synthesize(labels), one)
+    z = model.random_style(1)
+    assert z.shape == (8,) and np.array_equal(z, model.random_style(1))
+    assert not np.array_equal(z, model.random_style(2))
+    # the documented contract: seed 1 is the generator run on random_style(1) replicated over the map
+    channels = torch.from_numpy(model.label_set.to_channels(labels))[None]
+    semantics = SemanticMap(channels, model.config.num_classes, noise=torch.from_numpy(z)[None])
+    with torch.inference_mode():
+        assert np.array_equal(tensor_to_uint8(model.generator(semantics)), one)
+    assert model.has_random_styles and vae_model.has_random_styles and not facades_model.has_random_styles
+    assert model.synthesize(facade_map(37, 101), seed=3).shape == (37, 101, 3)
+
+
+def test_cards_without_noise_load_as_noise_free_and_a_negative_noise_count_is_refused(tmp_path):
+    folder = make_tiny_spade(tmp_path / "old")
+    card = json.loads((folder / "model.json").read_text())
+    del card["architecture"]["noise_nc"]  # a card written before 3D noise existed
+    (folder / "model.json").write_text(json.dumps(card))
+    model = load_model(folder, device="cpu")
+    assert model.config.noise_nc == 0 and not model.has_random_styles
+    assert np.array_equal(model.synthesize(facade_map(64, 64), seed=1), model.synthesize(facade_map(64, 64)))
+    card["architecture"]["noise_nc"] = -1
+    (folder / "model.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match="not a SPADE config.*noise_nc must be 0"):
+        load_model(folder, device="cpu")

@@ -15,6 +15,7 @@ from PIL import Image
 
 from engine import load_model
 from engine.checkpoints import read_card
+from engine.labels import get_label_set
 from tests.conftest import DATASETS, REPO, require_shared
 from tests.trainers.synthetic import folder_dataset
 from trainers import spade
@@ -250,3 +251,46 @@ def test_an_existing_run_is_not_overwritten_without_resume(data, tmp_path, capsy
         spade.main(["--data", str(data), "--out", str(tmp_path / "run"), *TINY, "--iters", "1", *QUIET]) == 2
     )
     assert "already holds a run: pass --resume" in capsys.readouterr().err
+
+
+def test_oasis_run_gives_g_3d_noise_and_the_exported_model_draws_it_from_the_seed(data, tmp_path):
+    train(data, tmp_path / "oasis", "--d", "oasis", "--iters", "1", *QUIET)
+    card = read_card(tmp_path / "oasis" / "model")
+    assert card.architecture["noise_nc"] == 64 and "64-channel 3D noise" in card.description
+    model = load_model(tmp_path / "oasis" / "model", device="cpu")
+    labels = np.full((32, 32), 2, np.int32)
+    labels[8:24, 4:16] = 3
+    one, one_again, two = (model.synthesize(labels, seed=s) for s in (1, 1, 2))
+    assert np.array_equal(one, one_again)
+    assert not np.array_equal(one, two)
+    assert model.has_random_styles
+
+
+@pytest.mark.parametrize(
+    ("options", "noise_nc"),
+    [([], 0), (["--d", "oasis"], 64), (["--d", "oasis", "--noise-nc", "0"], 0), (["--noise-nc", "16"], 16)],
+)
+def test_noise_channels_default_to_64_with_the_oasis_discriminator(options, noise_nc):
+    args = spade.build_parser().parse_args(["--out", "run", "--device", "cpu", *options])
+    config = spade.generator_config(args, get_label_set("facades"), has_instances=False)
+    assert config.noise_nc == noise_nc
+
+
+def test_negative_noise_channels_are_a_one_line_error(data, tmp_path, capsys):
+    code = spade.main(
+        [
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "run"),
+            *TINY,
+            "--noise-nc",
+            "-1",
+            "--iters",
+            "1",
+            *QUIET,
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == "error: --noise-nc must be 0 (no noise) or positive, got -1\n"

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from engine.checkpoints import load_checked
-from engine.models.blocks import LabelConv3x3, fold_spectral_norm
+from engine.models.blocks import ClassAdaptiveNorm, LabelConv3x3, SpatiallyAdaptiveNorm, fold_spectral_norm
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
 from tests.conftest import load_fixture, load_manifest
@@ -164,3 +164,133 @@ def test_sparse_boundary_modulation_equals_the_dense_convs():
     with torch.inference_mode():
         sparse = generator(SemanticMap(labels, config.num_classes, instance_edges(labels)))
     torch.testing.assert_close(sparse, dense, atol=1e-5, rtol=0)
+
+
+# --- OASIS 3D noise ---------------------------------------------------------------------------------
+
+
+def randomized_generator(config: SPADEConfig) -> SPADEGenerator:
+    """Random weights with non-trivial batch-norm statistics and CLADE tables (all start at identity)."""
+    generator = SPADEGenerator(config).eval()
+    for module in generator.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+        if isinstance(module, ClassAdaptiveNorm):
+            torch.nn.init.normal_(module.gamma.weight, 0, 0.5)
+            torch.nn.init.normal_(module.beta.weight, 0, 0.5)
+    return generator
+
+
+def painted_labels(num_classes: int, size: tuple[int, int], batch: int = 1) -> torch.Tensor:
+    """Large regions, as painted: most pixels are far from a class boundary."""
+    coarse = torch.randint(0, num_classes, (batch, 1, 3, 4)).float()
+    return torch.nn.functional.interpolate(coarse, size=size, mode="nearest")[:, 0].long()
+
+
+def with_noise(labels: torch.Tensor, config: SPADEConfig, noise: torch.Tensor) -> SemanticMap:
+    edges = instance_edges(labels) if config.use_instance_edges else None
+    return SemanticMap(labels, config.num_classes, edges, noise)
+
+
+def test_semantic_map_resizes_noise_like_the_labels_and_keeps_constant_noise_a_vector():
+    torch.manual_seed(4)
+    labels = torch.randint(0, 5, (2, 37, 53))
+    noise = torch.randn(2, 3, 37, 53)
+    small = SemanticMap(labels, 5, noise=noise).at((8, 12))
+    expected = torch.nn.functional.interpolate(noise, size=(8, 12), mode="nearest")
+    assert torch.equal(small.noise, expected) and small.uniform_noise() is None
+    z = torch.randn(2, 3)
+    constant = SemanticMap(labels, 5, noise=z)
+    assert constant.noise.shape == (2, 3, 37, 53) and torch.equal(constant.noise[:, :, 20, 30], z)
+    assert torch.equal(constant.at((8, 12)).uniform_noise(), z)
+    replicated = z[:, :, None, None].repeat(1, 1, 37, 53)  # a map that happens to be constant
+    assert torch.equal(SemanticMap(labels, 5, noise=replicated).uniform_noise(), z)
+    moved = constant.to("cpu", torch.float64)
+    assert moved.noise_nc == 3 and moved.uniform_noise().dtype == torch.float64
+    with pytest.raises(ValueError, match=r"noise must be \(N, C\) or \(N, C, 37, 53\)"):
+        SemanticMap(labels, 5, noise=torch.zeros(2, 3, 36, 53))
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+def test_label_conv_with_noise_equals_a_plain_conv_over_labels_and_noise(uniform):
+    torch.manual_seed(5)
+    layer = LabelConv3x3(num_classes=7, has_edges=True, out_channels=5, noise_nc=3)
+    labels = torch.randint(0, 7, (2, 9, 11))
+    z = torch.randn(2, 3)
+    noise = z if uniform else torch.randn(2, 3, 9, 11)
+    semantics = SemanticMap(labels, 7, instance_edges(torch.randint(0, 2, (2, 9, 11))), noise)
+    dense_input = torch.cat([semantics.one_hot(), semantics.noise], dim=1)
+    weight = layer.weight.detach().clone().requires_grad_()
+    expected = torch.nn.functional.conv2d(dense_input, weight, layer.bias.detach(), padding=1)
+    got = layer(semantics)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    got.square().sum().backward()
+    expected.square().sum().backward()
+    torch.testing.assert_close(layer.weight.grad, weight.grad, atol=1e-4, rtol=0)
+
+
+def test_clade_noise_path_is_a_1x1_conv_of_the_noise_added_to_scale_and_shift():
+    torch.manual_seed(6)
+    norm = ClassAdaptiveNorm(channels=4, num_classes=3, has_edges=False, noise_nc=2).eval()
+    torch.nn.init.normal_(norm.gamma.weight)
+    torch.nn.init.normal_(norm.beta.weight)
+    x, labels = torch.randn(2, 4, 6, 7), torch.randint(0, 3, (2, 6, 7))
+    for noise in (torch.randn(2, 2), torch.randn(2, 2, 6, 7)):
+        semantics = SemanticMap(labels, 3, noise=noise)
+        modulation = torch.nn.functional.conv2d(semantics.noise, norm.noise_modulation.weight)
+        gamma = norm.gamma(labels).permute(0, 3, 1, 2) + modulation[:, :4]
+        beta = norm.beta(labels).permute(0, 3, 1, 2) + modulation[:, 4:]
+        expected = norm.param_free_norm(x) * (1 + gamma) + beta
+        torch.testing.assert_close(norm(x, semantics), expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("norm", ["spade", "clade"])
+def test_noise_generator_output_is_a_function_of_labels_and_z(norm):
+    """OASIS: different z, different photos of the same labels; the same z, the same photo."""
+    torch.manual_seed(7)
+    config = SPADEConfig(label_nc=5, use_instance_edges=True, ngf=2, norm=norm, norm_hidden=8, noise_nc=4)
+    generator = randomized_generator(config)
+    labels = painted_labels(5, (64, 96))
+    z1, z2 = torch.randn(1, 4), torch.randn(1, 4)
+    with torch.inference_mode():
+        a = generator(with_noise(labels, config, z1))
+        again = generator(with_noise(labels, config, z1))
+        as_map = generator(with_noise(labels, config, z1[:, :, None, None].repeat(1, 1, 64, 96)))
+        b = generator(with_noise(labels, config, z2))
+    assert torch.equal(a, again)
+    torch.testing.assert_close(as_map, a, atol=1e-5, rtol=0)  # replicated z = the vector's shortcut
+    assert (a - b).abs().mean() > 1e-3
+    with pytest.raises(ValueError, match="takes 4 noise channels, got 0"):
+        generator(SemanticMap(labels, config.num_classes, instance_edges(labels)))
+    plain = SPADEGenerator(SPADEConfig(label_nc=5, ngf=2, norm=norm, norm_hidden=8))
+    with pytest.raises(ValueError, match="takes 0 noise channels, got 4"):
+        plain(SemanticMap(labels, 5, noise=z1))
+
+
+def test_sparse_boundary_modulation_with_noise_equals_the_dense_convs():
+    """Constant noise per image keeps the per-(image, class) shortcut exact; varying noise goes dense."""
+    torch.manual_seed(8)
+    config = SPADEConfig(
+        label_nc=6, contain_dontcare=True, use_instance_edges=True, ngf=2, norm_hidden=16, noise_nc=3
+    )
+    generator = randomized_generator(config)
+    labels = painted_labels(7, (96, 128), batch=2)
+    maps = {"constant": torch.randn(2, 3), "varying": torch.randn(2, 3, 96, 128)}
+    sparse_calls = []
+    original = SpatiallyAdaptiveNorm._sparse_modulation
+
+    def counted(self, actv, semantics):
+        sparse_calls.append(semantics.size)
+        return original(self, actv, semantics)
+
+    for kind, noise in maps.items():
+        semantics = with_noise(labels, config, noise)
+        assert semantics.boundary_mask().float().mean() < 0.5
+        dense = generator(semantics).detach()  # grad mode on -> dense convs everywhere
+        sparse_calls.clear()
+        with torch.inference_mode(), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(SpatiallyAdaptiveNorm, "_sparse_modulation", counted)
+            fast = generator(with_noise(labels, config, noise))
+        assert bool(sparse_calls) == (kind == "constant"), kind
+        torch.testing.assert_close(fast, dense, atol=1e-5, rtol=0, msg=kind)
