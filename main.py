@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             window.document.undo_stack.resetClean()  # restored work counts as unsaved
         for path, _ in recoveries:
             discard_recovery(path)
+    else:
+        window.show_example_on_first_start()
     return app.exec()
 
 

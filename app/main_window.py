@@ -57,7 +57,7 @@ from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from engine import SynthpaintError
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
-from engine.registry import list_models
+from engine.registry import ASSETS, list_models
 from engine.session import SynthesisModel
 
 TOOL_KEYS = {
@@ -72,6 +72,7 @@ TOOL_KEYS = {
     Tool.SELECT: "S",
 }
 AUTOSAVE_MS = 60_000
+EXAMPLES = ASSETS / "examples"
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
 
 
@@ -508,6 +509,23 @@ class MainWindow(QMainWindow):
         self.project_path = None
         self.recent.add(path)
         self._update_title()
+        return True
+
+    def show_example_on_first_start(self) -> bool:
+        """The very first start opens a sample painting, so a new user sees a picture at once."""
+        if self.settings.value("first_start_done", False, type=bool):
+            return False
+        self.settings.setValue("first_start_done", True)
+        examples = sorted(EXAMPLES.glob("*.png"))
+        if not examples:
+            return False
+        try:
+            labels = read_label_image(examples[0], get_label_set("facades"))
+        except SynthpaintError:
+            return False
+        self.document.replace(get_label_set("facades"), labels)
+        self.palette.set_label_set(self.document.label_set)
+        self.canvas.current_id = self.palette.current_id()
         return True
 
     def open_path(self, path: Path) -> bool:

@@ -183,3 +183,14 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
     assert np.array_equal(sketch_tab.sketch, drawn)
     window.tabs.setCurrentIndex(0)
     assert window.tools_bar.isVisible() and window.undo_group.activeStack() is window.document.undo_stack
+
+
+def test_the_first_start_opens_an_example_painting_once(qtbot, window):
+    from app.main_window import EXAMPLES
+    from engine.labels import read_label_image
+
+    example = read_label_image(sorted(EXAMPLES.glob("*.png"))[0], window.document.label_set)
+    assert window.show_example_on_first_start()
+    assert np.array_equal(window.document.labels, example)
+    assert not window.is_modified()  # nothing of the user's to save yet
+    assert not window.show_example_on_first_start()  # only the first time
