@@ -110,6 +110,12 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-tensorboard", action="store_true", help="do not write TensorBoard logs")
     group.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch jobs)")
     group.add_argument("--no-export", action="store_true", help="do not export RUN_DIR/model at the end")
+    group.add_argument(
+        "--init",
+        type=Path,
+        help="start a new run from the weights of an exported model folder (same architecture options), "
+        "e.g. to keep training a committed model in a later session or to fine-tune it on your data",
+    )
 
 
 def on_gpu(args: argparse.Namespace) -> bool:
@@ -136,6 +142,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         tensorboard=not args.no_tensorboard,
         progress=not args.no_progress,
         export=not args.no_export,
+        init_from=None if args.init is None else str(Path(args.init).resolve()),
     )
 
 

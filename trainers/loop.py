@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from engine.checkpoints import load_checked, read_weights
 from engine.device import pick_device
 from engine.errors import CheckpointError, SynthpaintError
 from trainers.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
@@ -67,6 +68,7 @@ class TrainConfig:
     tensorboard: bool = True
     progress: bool = True
     export: bool = True
+    init_from: str | None = None  # an exported model folder whose weights a new run starts from
 
     def __post_init__(self) -> None:
         if (self.iters is None) == (self.epochs is None):
@@ -210,6 +212,8 @@ class Trainer:
 
         torch.manual_seed(config.seed)  # identical initial weights on every process
         self.networks: dict[str, nn.Module] = self.recipe.build_networks()
+        if config.init_from and not self.resume:
+            self._initialize_from(Path(config.init_from))
         seed = config.seed + self.dist.rank
         random.seed(seed)
         np.random.seed(seed)
@@ -236,6 +240,24 @@ class Trainer:
             for name, net in self.networks.items():
                 if any(p.requires_grad for p in net.parameters()):
                     self.context.nets[name] = DistributedDataParallel(net, device_ids=ids)
+
+    def _initialize_from(self, folder: Path) -> None:
+        """Start from an exported model's weights: to continue training in a later session from a
+        committed model, or to fine-tune a model on other data. Optimisers and D start afresh."""
+        weights = read_weights(folder)
+        used = [name for name in weights if name in self.networks]
+        if not used:
+            raise TrainingError(
+                f"the model {folder} holds none of this run's networks ({', '.join(self.networks)})"
+            )
+        for name in used:
+            load_checked(
+                self.networks[name],
+                weights[name],
+                f"--init {folder} ({name})",
+                "give the same architecture options as that model's card; networks trained with "
+                "spectral norm cannot start from its folded weights",
+            )
 
     def _inference_states(self) -> dict[str, dict[str, Tensor]]:
         return {name: self.recipe.inference_state(name, self.networks[name]) for name in self.ema.networks}

@@ -306,3 +306,17 @@ def test_recipe_round_trips_through_its_dict():
     again = colorize.ColorizationRecipe.from_dict(data)
     assert again.config == recipe.config and again.training == recipe.training
     assert again.image_size == (64, 64) and again.global_keep == 0.5
+
+
+def test_a_new_run_can_start_from_an_exported_model_and_refuses_another_architecture(
+    photos, tiny_model, tmp_path, capsys
+):
+    from engine.checkpoints import read_weights
+
+    train(photos, tmp_path / "again", "--iters", "1", "--lr", "0", "--init", str(tiny_model))
+    before, after = read_weights(tiny_model)["G"], read_weights(tmp_path / "again" / "model")["G"]
+    weights = [key for key in before if "running_" not in key and "num_batches" not in key]
+    assert weights and all(torch.equal(before[key], after[key]) for key in weights)  # lr 0: unchanged
+    wider = ["--data", str(photos), "--out", str(tmp_path / "wider"), *TINY, "--iters", "1"]
+    assert colorize.main([*wider, "--width", "8", "--init", str(tiny_model)]) == 2
+    assert "--init" in capsys.readouterr().err
