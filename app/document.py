@@ -20,7 +20,8 @@ Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
 class RegionEdit(QUndoCommand):
     """One stroke or fill: the before/after pixels of its bounding box only, so memory stays bounded.
 
-    Works on any object with ``write_region(region, values)`` (the sketch layer uses it too).
+    Works on any object with ``write_region(region, values)``: the sketch layer and the inpainting
+    document (whose values are a dict of planes) use it too.
     """
 
     def __init__(self, document, region: Region, before: np.ndarray, after: np.ndarray, text: str):

@@ -29,7 +29,6 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
-    QUndoCommand,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import raster
+from app.document import Region, RegionEdit
 from app.modes.base import ModeWorkspace
 from app.project import MAX_CANVAS
 from app.worker import JobFunction
@@ -53,7 +53,6 @@ from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
 
-Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
 LAYERS = ("photo", "mask", "guide")  # the document's planes; project layers are "inpaint_" + name
 HOLE_RGBA = (230, 40, 40, 120)
 GUIDE_RGBA = (40, 220, 255, 255)  # guide lines inside the hole: they steer the fill
@@ -183,34 +182,6 @@ class InpaintDocument(QObject):
         return y0, x0, y1, x1
 
 
-class LayerEdit(QUndoCommand):
-    """One stroke or one accepted fill: the before/after pixels of the changed box only (bounded memory)."""
-
-    def __init__(
-        self,
-        document: InpaintDocument,
-        region: Region,
-        before: dict[str, np.ndarray],
-        after: dict[str, np.ndarray],
-        text: str,
-    ):
-        super().__init__(text)
-        self.document = document
-        self.region = region
-        self.before = before
-        self.after = after
-        self._applied = True  # the edit is in the document already when it is pushed
-
-    def redo(self) -> None:
-        if self._applied:
-            self._applied = False
-            return
-        self.document.write_region(self.region, self.after)
-
-    def undo(self) -> None:
-        self.document.write_region(self.region, self.before)
-
-
 class PlaneStroke:
     """Collects what one stroke does to the mask or the guide; ``commit`` pushes a single undo step."""
 
@@ -237,7 +208,7 @@ class PlaneStroke:
         ty0, tx0, ty1, tx1 = box[0] + y0, box[1] + x0, box[2] + y0, box[3] + x0
         before = {self.layer: self.before[ty0:ty1, tx0:tx1].copy()}
         after = {self.layer: plane[ty0:ty1, tx0:tx1].copy()}
-        self.document.undo_stack.push(LayerEdit(self.document, (ty0, tx0, ty1, tx1), before, after, text))
+        self.document.undo_stack.push(RegionEdit(self.document, (ty0, tx0, ty1, tx1), before, after, text))
         return True
 
 
@@ -588,7 +559,7 @@ class InpaintWorkspace(ModeWorkspace):
             "guide": np.zeros_like(hole, np.uint8),
         }
         document.write_region(region, after)
-        self.undo_stack.push(LayerEdit(document, region, before, after, "Accept fill"))
+        self.undo_stack.push(RegionEdit(document, region, before, after, "Accept fill"))
         self.message.emit("Fill accepted: it is part of the photo now.")
         return True
 
