@@ -213,7 +213,8 @@ def run_models() -> None:
     for folder, card in models:
         h, w = card.native_size
         label_set = (card.label_set or {}).get("name", "-")
-        metrics = ", ".join(f"{k} {v}" for k, v in card.metrics.items()) or "no metrics"
+        numbers = {k: v for k, v in card.metrics.items() if isinstance(v, int | float)}
+        metrics = ", ".join(f"{k} {v}" for k, v in numbers.items()) or "no metrics"
         print(f"  {card.name:28} {card.kind:12} labels {label_set:11} {w}x{h}  {metrics}  [{folder}]")
     print("Label sets")
     for name, label_set in builtin_label_sets().items():

@@ -39,3 +39,10 @@ def load_fixture(name: str) -> tuple[dict, dict, dict]:
 
 def load_manifest(name: str) -> dict:
     return json.loads(require_shared(REFERENCE / "manifests" / f"{name}.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_models(request, tmp_path_factory, monkeypatch):
+    """Tests see only the models they install, not what ``assets/models`` ships (tested on its own)."""
+    if "shipped" not in request.keywords:
+        monkeypatch.setattr("engine.registry.SHIPPED_MODELS", tmp_path_factory.mktemp("no-shipped-models"))
