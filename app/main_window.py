@@ -74,6 +74,7 @@ TOOL_KEYS = {
 AUTOSAVE_MS = 60_000
 EXAMPLES = ASSETS / "examples"
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
+LABEL_KINDS = ("spade", "pix2pixhd")  # the models the Labels tab runs
 
 
 class MainWindow(QMainWindow):
@@ -282,14 +283,15 @@ class MainWindow(QMainWindow):
     def _populate_models(self, preferred: str | None) -> None:
         self.model_combo.clear()
         for folder, card in list_models():
-            self.model_combo.addItem(card.name, str(folder))
+            if card.kind in LABEL_KINDS:  # the other kinds belong to the mode tabs
+                self.model_combo.addItem(card.name, str(folder))
         if preferred:
             self.load_model(preferred)
         elif self.model_combo.count():
             self.load_model(self.model_combo.itemData(0))
         else:
             self.photo.set_message(
-                "No model is installed yet.\nUse File → Open Model Folder… to load one "
+                "No label-to-photo model is installed yet.\nUse File → Open Model Folder… to load one "
                 "(trained with python -m trainers, or converted with python -m engine import-official)."
             )
 
@@ -306,6 +308,14 @@ class MainWindow(QMainWindow):
             self.load_model(folder)
 
     def _on_model_loaded(self, model: SynthesisModel) -> None:
+        if model.kind not in LABEL_KINDS:
+            tab = next((m.title for m in self.modes if model.kind in m.kinds), None)
+            where = f"; open it in the {tab} tab" if tab else ""
+            self.show_error(
+                "Another kind of model",
+                f"'{model.card.name}' is a {model.kind} model, not a label-to-photo one{where}.",
+            )
+            return
         self.model = model
         self.synthesis = SynthesisState()  # style codes belong to the model that made them
         if self.model_combo.findText(model.card.name) < 0:

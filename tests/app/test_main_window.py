@@ -194,3 +194,15 @@ def test_the_first_start_opens_an_example_painting_once(qtbot, window):
     assert np.array_equal(window.document.labels, example)
     assert not window.is_modified()  # nothing of the user's to save yet
     assert not window.show_example_on_first_start()  # only the first time
+
+
+def test_the_labels_tab_offers_only_label_models_and_refuses_others_with_a_pointer(qtbot, window, tmp_path):
+    from tests.factories_colorization import make_tiny_colorization
+
+    folder = make_tiny_colorization(tmp_path / "home" / "models" / "colours")
+    window._populate_models(None)
+    names = [window.model_combo.itemText(i) for i in range(window.model_combo.count())]
+    assert "tiny-facades" in names and not any("colori" in n for n in names)
+    window.load_model(str(folder))
+    qtbot.waitUntil(lambda: bool(window.errors) and "Colorize tab" in window.errors[-1], timeout=20000)
+    assert window.model.card.name == "tiny-facades"  # the label model stays
