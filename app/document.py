@@ -11,6 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from app.raster import clip_to_canvas
 from engine.instance_synthesis import THING_ID_BASE
 from engine.labels import LabelSet
 
@@ -165,15 +166,10 @@ class EditSession:
     ) -> None:
         """Set the pixels where ``mask`` is true (mask placed at ``origin`` = (y, x)) to ``label_id``
         and their instance to ``instance_id`` (None: ``label_id``, i.e. stuff)."""
-        h, w = self.document.size
-        oy, ox = origin
-        y0, x0 = max(oy, 0), max(ox, 0)
-        y1, x1 = min(oy + mask.shape[0], h), min(ox + mask.shape[1], w)
-        if y0 >= y1 or x0 >= x1:
+        clipped = clip_to_canvas(mask, origin, self.document.size)
+        if clipped is None or not clipped[1].any():
             return
-        sub = mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        if not sub.any():
-            return
+        (y0, x0, y1, x1), sub = clipped
         self.document.labels[y0:y1, x0:x1][sub] = label_id
         self.document.instances[y0:y1, x0:x1][sub] = label_id if instance_id is None else instance_id
         self.document.revision += 1

@@ -69,3 +69,17 @@ def fill_mask(labels: np.ndarray, x: int, y: int) -> Mask:
     same = (labels == labels[y, x]).astype(np.uint8)
     _, components = cv2.connectedComponents(same, connectivity=4)
     return components == components[y, x], (0, 0)
+
+
+def clip_to_canvas(
+    mask: np.ndarray, origin: tuple[int, int], size: tuple[int, int]
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The part of ``mask`` (placed at ``origin`` = (y, x)) that lies on a canvas of ``size`` (H, W):
+    ``((y0, x0, y1, x1), sub_mask)``, or None when none of it does."""
+    h, w = size
+    oy, ox = origin
+    y0, x0 = max(oy, 0), max(ox, 0)
+    y1, x1 = min(oy + mask.shape[0], h), min(ox + mask.shape[1], w)
+    if y0 >= y1 or x0 >= x1:
+        return None
+    return (y0, x0, y1, x1), mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox]

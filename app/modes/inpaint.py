@@ -167,12 +167,10 @@ class InpaintDocument(QObject):
         """Set the pixels of layer ``name`` where ``shape`` (placed at ``origin`` = (y, x)) is true;
         returns the region that changed (None: nothing did)."""
         plane = self.layer(name)
-        h, w = plane.shape
-        oy, ox = origin
-        y0, x0, y1, x1 = max(oy, 0), max(ox, 0), min(oy + shape.shape[0], h), min(ox + shape.shape[1], w)
-        if y0 >= y1 or x0 >= x1:
+        clipped = raster.clip_to_canvas(shape, origin, plane.shape)
+        if clipped is None:
             return None
-        inside = shape[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        (y0, x0, y1, x1), inside = clipped
         target = plane[y0:y1, x0:x1]
         if not (target[inside] != value).any():
             return None

@@ -143,15 +143,10 @@ class StrokeSession:
 
     def paint(self, mask: np.ndarray, origin: tuple[int, int], value: int) -> None:
         """Set the pixels where ``mask`` (placed at ``origin`` = (y, x)) is true to ``value``."""
-        h, w = self.layer.size
-        oy, ox = origin
-        y0, x0 = max(oy, 0), max(ox, 0)
-        y1, x1 = min(oy + mask.shape[0], h), min(ox + mask.shape[1], w)
-        if y0 >= y1 or x0 >= x1:
+        clipped = raster.clip_to_canvas(mask, origin, self.layer.size)
+        if clipped is None or not clipped[1].any():
             return
-        sub = mask[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        if not sub.any():
-            return
+        (y0, x0, y1, x1), sub = clipped
         self.layer.lines[y0:y1, x0:x1][sub] = value
         region = (y0, x0, y1, x1)
         t = self.touched
