@@ -13,7 +13,7 @@ from enum import Enum
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QTransform
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
-    QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from app import raster
+from app.array_item import ArrayImageItem
 from app.document import Document, EditSession
 from app.zoom_view import ZoomPanView
 from engine.instance_synthesis import THING_ID_BASE
@@ -43,7 +43,7 @@ class Tool(Enum):
     SELECT = "Select object"
 
 
-class LabelImageItem(QGraphicsItem):
+class LabelImageItem(ArrayImageItem):
     """Draws the colour-coded label map; repaints only the regions that change.
 
     Pixels on the border between two objects of the same class are shaded, so touching objects
@@ -53,16 +53,11 @@ class LabelImageItem(QGraphicsItem):
     def __init__(self, document: Document):
         super().__init__()
         self.document = document
-        self.rgb = np.zeros((0, 0, 3), np.uint8)
-        self.image = QImage()
         self.reload()
 
     def reload(self) -> None:
-        self.prepareGeometryChange()
         h, w = self.document.size
-        self.rgb = np.ascontiguousarray(self._colors((0, 0, h, w)))
-        self.image = QImage(self.rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-        self.update()
+        self.set_pixels(self._colors((0, 0, h, w)))
 
     def refresh(self, region: tuple[int, int, int, int]) -> None:
         h, w = self.document.size
@@ -73,8 +68,8 @@ class LabelImageItem(QGraphicsItem):
             min(region[2] + 1, h),
             min(region[3] + 1, w),
         )
-        self.rgb[y0:y1, x0:x1] = self._colors((y0, x0, y1, x1))
-        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.pixels[y0:y1, x0:x1] = self._colors((y0, x0, y1, x1))
+        super().refresh((y0, x0, y1, x1))
 
     def _colors(self, region: tuple[int, int, int, int]) -> np.ndarray:
         """Colours of a box of the map, object borders shaded (darker, or lighter on dark colours)."""
@@ -96,15 +91,6 @@ class LabelImageItem(QGraphicsItem):
         dark = shade.mean(axis=-1, keepdims=True) < 96
         rgb[border[window]] = np.where(dark, shade // 2 + 128, shade // 2)
         return rgb
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return QRectF(0, 0, self.rgb.shape[1], self.rgb.shape[0])
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
-        painter.drawImage(exposed, self.image, exposed)
 
 
 class CanvasView(ZoomPanView):

@@ -20,9 +20,7 @@ from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QColor,
-    QImage,
     QKeySequence,
-    QPainter,
     QPen,
     QUndoCommand,
     QUndoStack,
@@ -30,7 +28,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QGraphicsItem,
     QGraphicsLineItem,
     QLabel,
     QMenu,
@@ -38,12 +35,12 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
-    QStyleOptionGraphicsItem,
     QToolButton,
     QWidget,
 )
 
 from app import raster
+from app.array_item import ArrayImageItem
 from app.document import Region, RegionEdit
 from app.modes.base import ModeWorkspace
 from app.worker import JobFunction
@@ -170,7 +167,7 @@ class StrokeSession:
         return True
 
 
-class SketchImageItem(QGraphicsItem):
+class SketchImageItem(ArrayImageItem):
     """The sketch multiplied over the paper: white, or the reference blended into white.
 
     Multiplying keeps ink black and lets the reference show through the paper only, so both are
@@ -181,8 +178,6 @@ class SketchImageItem(QGraphicsItem):
         super().__init__()
         self.layer = layer
         self.paper: np.ndarray | None = None  # H x W x 3 uint8, None: white
-        self.rgb = np.zeros((0, 0, 3), np.uint8)
-        self.image = QImage()
         self.reload()
 
     def set_paper(self, paper: np.ndarray | None) -> None:
@@ -190,16 +185,13 @@ class SketchImageItem(QGraphicsItem):
         self.reload()
 
     def reload(self) -> None:
-        self.prepareGeometryChange()
         h, w = self.layer.size
-        self.rgb = np.ascontiguousarray(self._compose((0, 0, h, w)))
-        self.image = QImage(self.rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-        self.update()
+        self.set_pixels(self._compose((0, 0, h, w)))
 
     def refresh(self, region: Region) -> None:
         y0, x0, y1, x1 = region
-        self.rgb[y0:y1, x0:x1] = self._compose(region)
-        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.pixels[y0:y1, x0:x1] = self._compose(region)
+        super().refresh(region)
 
     def _compose(self, region: Region) -> np.ndarray:
         y0, x0, y1, x1 = region
@@ -207,15 +199,6 @@ class SketchImageItem(QGraphicsItem):
         if self.paper is None:
             return np.repeat(lines, 3, axis=2).astype(np.uint8)
         return (self.paper[y0:y1, x0:x1].astype(np.uint16) * lines // PAPER).astype(np.uint8)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return QRectF(0, 0, self.rgb.shape[1], self.rgb.shape[0])
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        exposed = option.exposedRect.intersected(self.boundingRect()).toAlignedRect()
-        painter.drawImage(exposed, self.image, exposed)
 
 
 class SketchCanvas(ZoomPanView):

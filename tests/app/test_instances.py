@@ -168,13 +168,13 @@ def test_canvas_shades_the_border_between_two_touching_objects_of_one_class(canv
     rect(canvas, 5, 5, 14, 14, WINDOW)
     rect(canvas, 15, 5, 24, 14, WINDOW)
     rect(canvas, 25, 5, 34, 14, FACADE)
-    rgb = canvas.image_item.rgb
+    rgb = canvas.image_item.pixels
     window = canvas.document.label_set.to_colors(np.array([[WINDOW]]))[0, 0]
     assert (rgb[10, 14] != window).any() and (rgb[10, 15] != window).any()  # the shared border
     assert (rgb[10, 10] == window).all() and (rgb[10, 24] == window).all()  # class borders: plain
     canvas.document.undo_stack.undo()
     canvas.document.undo_stack.undo()
-    assert (canvas.image_item.rgb[10, 14] == window).all()  # refreshed with the neighbours
+    assert (canvas.image_item.pixels[10, 14] == window).all()  # refreshed with the neighbours
 
 
 # ----- the window with a pix2pixHD model -----

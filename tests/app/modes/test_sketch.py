@@ -122,7 +122,7 @@ def test_new_and_clear_are_undoable(workspace):
     assert (workspace.sketch == PAPER).all()
     workspace.new_sketch(512)
     assert workspace.sketch.shape == (512, 512) and (workspace.sketch == PAPER).all()
-    assert workspace.canvas.image_item.rgb.shape == (512, 512, 3)
+    assert workspace.canvas.image_item.pixels.shape == (512, 512, 3)
     workspace.undo_stack.undo()
     workspace.undo_stack.undo()
     assert np.array_equal(workspace.sketch, drawn)
@@ -143,7 +143,7 @@ def test_reference_shows_under_the_strokes_and_is_not_sent_to_the_model(workspac
     stroke(workspace, SketchTool.PEN, 3, [(20.5, 30.5), (40.5, 30.5)])
     workspace.set_reference(reference)  # half the sketch's size: stretched to cover it
     workspace.opacity_slider.setValue(40)
-    shown = workspace.canvas.image_item.rgb
+    shown = workspace.canvas.image_item.pixels
     paper = np.rint(255 * 0.6 + np.array([200, 40, 100]) * 0.4)
     assert np.array_equal(shown[200, 200], paper)
     assert np.array_equal(shown[30, 30], [0, 0, 0])  # ink stays black on top
@@ -151,7 +151,7 @@ def test_reference_shows_under_the_strokes_and_is_not_sent_to_the_model(workspac
     workspace.make_job()(type("Spy", (), {"translate": lambda self, s, **_k: job_input.setdefault("s", s)})())
     assert np.array_equal(job_input["s"], workspace.sketch)
     workspace.set_reference(None)
-    assert np.array_equal(workspace.canvas.image_item.rgb[200, 200], [255, 255, 255])
+    assert np.array_equal(workspace.canvas.image_item.pixels[200, 200], [255, 255, 255])
     assert not workspace.opacity_slider.isEnabled()
 
 
