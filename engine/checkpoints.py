@@ -97,6 +97,16 @@ def save_model(
     return folder
 
 
+def architecture_from_card(config_class: Any, card: ModelCard, folder: str | Path, what: str) -> Any:
+    """``config_class.from_dict(card.architecture)``; a card that does not fit is a CheckpointError."""
+    try:
+        return config_class.from_dict(card.architecture)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"the architecture in {Path(folder) / CARD_FILE} is not a {what} config ({exc})"
+        ) from None
+
+
 def read_card(folder: str | Path) -> ModelCard:
     path = Path(folder) / CARD_FILE
     try:

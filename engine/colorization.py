@@ -16,7 +16,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
+from engine.checkpoints import (
+    ModelCard,
+    architecture_from_card,
+    load_checked,
+    read_state_dict,
+    read_weights,
+    save_model,
+)
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.lab import lab_to_uint8, rgb2lab, rgb2lightness
 from engine.models.colorize import (
@@ -117,12 +124,7 @@ class ColorizationModel:
     def from_folder(
         cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
     ) -> ColorizationModel:
-        try:
-            config = ColorizationConfig.from_dict(card.architecture)
-        except TypeError as exc:
-            raise CheckpointError(
-                f"the architecture in {Path(folder) / 'model.json'} is not a colorization config ({exc})"
-            ) from None
+        config = architecture_from_card(ColorizationConfig, card, folder, "colorization")
         generator = SIGGRAPHGenerator(config)
         load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
         return cls(card, generator, device, dtype)

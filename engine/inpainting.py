@@ -16,7 +16,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
+from engine.checkpoints import (
+    ModelCard,
+    architecture_from_card,
+    load_checked,
+    read_state_dict,
+    read_weights,
+    save_model,
+)
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input
 from engine.session import friendly_oom
@@ -78,12 +85,7 @@ class InpaintingModel:
     def from_folder(
         cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
     ) -> InpaintingModel:
-        try:
-            config = LaMaConfig.from_dict(card.architecture)
-        except TypeError as exc:
-            raise CheckpointError(
-                f"the architecture in {Path(folder) / 'model.json'} is not a LaMa config ({exc})"
-            ) from None
+        config = architecture_from_card(LaMaConfig, card, folder, "LaMa")
         generator = FFCResNetGenerator(config)
         load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
         return cls(card, generator, device, dtype)

@@ -19,7 +19,14 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
+from engine.checkpoints import (
+    ModelCard,
+    architecture_from_card,
+    load_checked,
+    read_state_dict,
+    read_weights,
+    save_model,
+)
 from engine.errors import CheckpointError, InferenceError
 from engine.label_runtime import LabelMapModel
 from engine.labels import LabelSet, get_label_set
@@ -205,12 +212,7 @@ class InstanceSynthesisModel(LabelMapModel):
         if card.label_set is None:
             raise CheckpointError(f"model '{card.name}' has no label set in its card")
         label_set = LabelSet.from_dict(card.label_set)
-        try:
-            config = Pix2PixHDConfig.from_dict(card.architecture)
-        except TypeError as exc:
-            raise CheckpointError(
-                f"the architecture in {folder / 'model.json'} is not a pix2pixHD config ({exc})"
-            ) from None
+        config = architecture_from_card(Pix2PixHDConfig, card, folder, "pix2pixHD")
         if label_set.num_channels != config.label_nc:
             raise CheckpointError(
                 f"model '{card.name}' has {config.label_nc} label channels, which does not fit its label set "

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.checkpoints import ModelCard, load_checked, read_weights
+from engine.checkpoints import ModelCard, architecture_from_card, load_checked, read_weights
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.label_runtime import LabelMapModel
 from engine.labels import LabelSet
@@ -87,12 +87,7 @@ class SynthesisModel(LabelMapModel):
         if card.label_set is None:
             raise CheckpointError(f"model '{card.name}' has no label set in its card")
         label_set = LabelSet.from_dict(card.label_set)
-        try:
-            config = SPADEConfig.from_dict(card.architecture)
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(
-                f"the architecture in {Path(folder) / 'model.json'} is not a SPADE config ({exc})"
-            ) from None
+        config = architecture_from_card(SPADEConfig, card, folder, "SPADE")
         if label_set.label_nc != config.label_nc or (
             label_set.dontcare_id is not None and not config.contain_dontcare
         ):

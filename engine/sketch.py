@@ -12,7 +12,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.checkpoints import ModelCard, load_checked, read_state_dict, read_weights, save_model
+from engine.checkpoints import (
+    ModelCard,
+    architecture_from_card,
+    load_checked,
+    read_state_dict,
+    read_weights,
+    save_model,
+)
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.models.pix2pix import INFERENCE_MODES, InferenceMode, Pix2PixConfig, UnetGenerator
 from engine.session import friendly_oom, image_to_tensor, tensor_to_uint8
@@ -64,12 +71,7 @@ class SketchModel:
     def from_folder(
         cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
     ) -> SketchModel:
-        try:
-            config = Pix2PixConfig.from_dict(card.architecture)
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(
-                f"the architecture in {Path(folder) / 'model.json'} is not a pix2pix config ({exc})"
-            ) from None
+        config = architecture_from_card(Pix2PixConfig, card, folder, "pix2pix")
         generator = UnetGenerator(config)
         load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
         return cls(card, generator, device, dtype)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
-from engine.checkpoints import ModelCard, load_checked, read_card, read_weights
+from engine.checkpoints import ModelCard, architecture_from_card, load_checked, read_card, read_weights
 from engine.device import pick_device, pick_dtype
 from engine.errors import CheckpointError
 from engine.labels import LabelSet
@@ -140,12 +140,7 @@ class SegmentationModel:
         if card.label_set is None:
             raise CheckpointError(f"the segmenter '{card.name}' has no label set in its card")
         label_set = LabelSet.from_dict(card.label_set)
-        try:
-            config = SegmenterConfig.from_dict(card.architecture)
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(
-                f"the architecture in {Path(folder) / 'model.json'} is not a segmenter config ({exc})"
-            ) from None
+        config = architecture_from_card(SegmenterConfig, card, folder, "segmenter")
         if config.num_classes != label_set.label_nc:
             raise CheckpointError(
                 f"the segmenter '{card.name}' has {config.num_classes} outputs, which does not fit its "
