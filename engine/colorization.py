@@ -18,13 +18,12 @@ from PIL import Image
 
 from engine.checkpoints import (
     ModelCard,
-    architecture_from_card,
     load_checked,
     read_state_dict,
-    read_weights,
     save_model,
 )
 from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.image_runtime import ImageModel
 from engine.lab import lab_to_uint8, rgb2lab, rgb2lightness
 from engine.models.colorize import (
     AB_BINS,
@@ -101,7 +100,7 @@ def _checked_photo(image: np.ndarray) -> np.ndarray:
     return _checked_rgb(image, "the photo to colorize")
 
 
-class ColorizationModel:
+class ColorizationModel(ImageModel):
     """A SIGGRAPH'17 colorization network on a device, with hint placement and Lab pre/post-processing.
 
     ``working_size`` (H, W) is what the network runs at (the native 256x256 by default, any
@@ -109,25 +108,16 @@ class ColorizationModel:
     """
 
     kind = "colorization"
+    config_class = ColorizationConfig
+    network_class = SIGGRAPHGenerator
+    architecture_name = "colorization"
 
     def __init__(
         self, card: ModelCard, generator: SIGGRAPHGenerator, device: torch.device, dtype: torch.dtype
     ):
-        self.card = card
-        self.config: ColorizationConfig = generator.config
-        self.device = device
-        self.dtype = dtype
-        self.generator = generator.to(device=device, dtype=dtype).eval()
+        super().__init__(card, generator, device, dtype)
+        self.config: ColorizationConfig
         self._working_size = self.config.native_size
-
-    @classmethod
-    def from_folder(
-        cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
-    ) -> ColorizationModel:
-        config = architecture_from_card(ColorizationConfig, card, folder, "colorization")
-        generator = SIGGRAPHGenerator(config)
-        load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
-        return cls(card, generator, device, dtype)
 
     @property
     def native_size(self) -> tuple[int, int]:

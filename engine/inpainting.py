@@ -18,13 +18,12 @@ import torch.nn.functional as F
 
 from engine.checkpoints import (
     ModelCard,
-    architecture_from_card,
     load_checked,
     read_state_dict,
-    read_weights,
     save_model,
 )
 from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.image_runtime import ImageModel
 from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input
 from engine.session import friendly_oom
 
@@ -66,29 +65,20 @@ def context_window(hole: np.ndarray, working_size: int) -> tuple[slice, slice]:
     return span(hole.any(axis=1)), span(hole.any(axis=0))
 
 
-class InpaintingModel:
+class InpaintingModel(ImageModel):
     """A LaMa-family generator on a device, filling masked regions of uint8 RGB photos."""
 
     kind = "lama"
+    config_class = LaMaConfig
+    network_class = FFCResNetGenerator
+    architecture_name = "LaMa"
 
     def __init__(
         self, card: ModelCard, generator: FFCResNetGenerator, device: torch.device, dtype: torch.dtype
     ):
-        self.card = card
-        self.config: LaMaConfig = generator.config
-        self.device = device
-        self.dtype = dtype
-        self.generator = generator.to(device=device, dtype=dtype).eval()
+        super().__init__(card, generator, device, dtype)
+        self.config: LaMaConfig
         self.working_size = max(WORKING_SIZE, *card.native_size)
-
-    @classmethod
-    def from_folder(
-        cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
-    ) -> InpaintingModel:
-        config = architecture_from_card(LaMaConfig, card, folder, "LaMa")
-        generator = FFCResNetGenerator(config)
-        load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
-        return cls(card, generator, device, dtype)
 
     @property
     def supports_guide(self) -> bool:

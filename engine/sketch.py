@@ -14,13 +14,12 @@ from PIL import Image
 
 from engine.checkpoints import (
     ModelCard,
-    architecture_from_card,
     load_checked,
     read_state_dict,
-    read_weights,
     save_model,
 )
 from engine.errors import CheckpointError, InferenceError, InputImageError
+from engine.image_runtime import ImageModel
 from engine.models.pix2pix import INFERENCE_MODES, InferenceMode, Pix2PixConfig, UnetGenerator
 from engine.session import friendly_oom, image_to_tensor, tensor_to_uint8
 
@@ -38,7 +37,7 @@ OFFICIAL_RELEASES: dict[str, tuple[str, str]] = {
 OFFICIAL_LICENSE = "BSD (junyanz/pytorch-CycleGAN-and-pix2pix); the training data's own terms apply"
 
 
-class SketchModel:
+class SketchModel(ImageModel):
     """A pix2pix U-Net on a device: any-size RGB or grey image in, RGB uint8 image of the same size out.
 
     The network runs at the card's native size (256x256 for ``unet_256``): the input is resized to
@@ -46,14 +45,14 @@ class SketchModel:
     """
 
     kind = "pix2pix"
+    config_class = Pix2PixConfig
+    network_class = UnetGenerator
+    architecture_name = "pix2pix"
     modes = INFERENCE_MODES
 
     def __init__(self, card: ModelCard, generator: UnetGenerator, device: torch.device, dtype: torch.dtype):
-        self.card = card
-        self.config: Pix2PixConfig = generator.config
-        self.device = device
-        self.dtype = dtype
-        self.generator = generator.to(device=device, dtype=dtype).eval()
+        super().__init__(card, generator, device, dtype)
+        self.config: Pix2PixConfig
         channels = (self.config.input_nc, self.config.output_nc)
         if not set(channels) <= {1, 3}:
             raise CheckpointError(
@@ -66,15 +65,6 @@ class SketchModel:
                 f"model '{card.name}' has native size {card.native_size[1]}x{card.native_size[0]}, "
                 f"but its U-Net needs sides that are multiples of {k}"
             )
-
-    @classmethod
-    def from_folder(
-        cls, folder: Path, card: ModelCard, device: torch.device, dtype: torch.dtype
-    ) -> SketchModel:
-        config = architecture_from_card(Pix2PixConfig, card, folder, "pix2pix")
-        generator = UnetGenerator(config)
-        load_checked(generator, read_weights(folder).get("G", {}), f"{Path(folder).name}/G")
-        return cls(card, generator, device, dtype)
 
     @property
     def native_size(self) -> tuple[int, int]:
