@@ -27,6 +27,7 @@ from engine.labels import read_rgb_image
 from engine.registry import resolve_model
 from trainers.augment import Augmentation
 from trainers.evaluation.metrics import psnr
+from trainers.evaluation.options import positive
 from trainers.hints import HintSampling, hint_maps, sample_patches
 from trainers.photos import find_photos
 
@@ -98,13 +99,6 @@ def evaluate_colorization(
     return ColorizationScores({k: v / len(photos) for k, v in sums.items()}, len(photos), size)
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="colorization model folder or installed model name")
     parser.add_argument(
@@ -120,12 +114,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="text file listing photo file names to leave out, e.g. grayscale ones (repeatable)",
     )
-    parser.add_argument(
-        "--limit", type=positive_int, help="evaluate only the first N photos (sorted by path)"
-    )
+    parser.add_argument("--limit", type=positive, help="evaluate only the first N photos (sorted by path)")
     parser.add_argument(
         "--patch-size",
-        type=positive_int,
+        type=positive,
         help="side of every hint patch in pixels (default: random 1-9, as in training)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the hints (default: %(default)s)")

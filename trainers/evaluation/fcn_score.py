@@ -24,11 +24,11 @@ import numpy as np
 from tqdm import tqdm
 
 from engine import load_model
-from engine.device import PRECISIONS
 from engine.errors import CheckpointError
 from engine.labels import LabelSet
 from engine.models.segmenter import SegmentationModel, load_segmenter
 from trainers.data import FORMATS, DatasetError, SampleFiles, find_samples, read_example
+from trainers.evaluation.options import add_run_options
 
 # label ids (H, W) and instance ids or None -> photo (H, W, 3) uint8
 Painter = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
@@ -165,13 +165,6 @@ def format_table(score: FCNScore, model: str) -> str:
     return "\n".join(lines)
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
@@ -190,12 +183,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=list(FORMATS), default="facades", help="layout of --data (default: facades)"
     )
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
-    parser.add_argument("--limit", type=positive, help="evaluate only the first N pairs (default: all)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, mps")
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32", help="precision of both networks (default: fp32)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the scores to this JSON file (for model cards)")
+    add_run_options(parser, "both networks")
 
 
 def run(args: argparse.Namespace) -> FCNScore:

@@ -25,11 +25,11 @@ import numpy as np
 
 from engine import load_model
 from engine.checkpoints import read_card
-from engine.device import PRECISIONS
 from engine.errors import CheckpointError
 from engine.models.pix2pix import INFERENCE_MODES
 from engine.registry import resolve_model
 from trainers.evaluation.metrics import l1, psnr, ssim
+from trainers.evaluation.options import add_run_options
 from trainers.pix2pix import PairFiles, SketchData, add_sketch_data_arguments, find_pairs
 
 READING_OPTIONS = ("direction", "edges", "edge_width", "min_line", "bsds_agreement")
@@ -102,13 +102,6 @@ def reading_options(args: argparse.Namespace, trained: dict[str, Any]) -> Sketch
     return SketchData.from_dict({**known, **chosen, "format": args.format})
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="pix2pix model folder or installed name")
     parser.add_argument("--data", type=Path, required=True, help="dataset folder with sketch/photo pairs")
@@ -124,12 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="dropout noise of mode official: pair i uses seed + i (default: 0)",
     )
-    parser.add_argument("--limit", type=positive, help="evaluate only the first N pairs (default: all)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, mps")
-    parser.add_argument(
-        "--precision", choices=PRECISIONS, default="fp32", help="precision of the model (default: fp32)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the scores to this JSON file (for model cards)")
+    add_run_options(parser, "the model")
 
 
 def run(args: argparse.Namespace) -> SketchScores:
