@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,12 @@ from trainers.checkpoint import load_checkpoint
 from trainers.clustering import MIN_INSTANCE_AREA, cluster_codes, instance_codes, read_bank, write_bank
 from trainers.data import PairedDataset, item_or_replacement
 from trainers.discriminators import MultiscaleDiscriminator
+from trainers.label_to_photo import LabelToPhotoRecipe
 from trainers.launch import PairedSource, add_data_arguments, add_loop_arguments, main_for, on_gpu
 from trainers.loop import TrainingError
 from trainers.losses import GAN_LOSSES, feature_matching_loss
-from trainers.perceptual import VGGPerceptualLoss
-from trainers.recipe import OptimizerSpec, PairedRecipe, Recipe, StepContext, frozen, load_recipe
+from trainers.recipe import OptimizerSpec, Recipe, StepContext, frozen, load_recipe
 from trainers.rundir import CHECKPOINT_FILE, MODEL_DIR, RUN_FILE, read_run_file
-from trainers.spade import label_colors
 from trainers.weights import init_weights
 
 # --- instances from connected components -------------------------------------------------------------------
@@ -151,9 +150,11 @@ class Pix2PixHDTraining:
         return self.num_d * (2.0 if self.gan_loss == "lsgan" else 1.0)
 
 
-class Pix2PixHDRecipe(PairedRecipe):
+class Pix2PixHDRecipe(LabelToPhotoRecipe):
     kind = "pix2pixhd"
     module = "trainers.pix2pixhd"
+    config_class = Pix2PixHDConfig
+    training_class = Pix2PixHDTraining
 
     def __init__(
         self,
@@ -174,26 +175,6 @@ class Pix2PixHDRecipe(PairedRecipe):
         self.training = training
         # network path ("G.model", "E") -> state, loaded into a new run's networks (--init-global)
         self.initial_weights = dict(initial_weights or {})
-        self._vgg: VGGPerceptualLoss | None = None
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return self.generator.native_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "generator": self.generator.to_dict(),
-            "label_set": self.label_set.to_dict(),
-            "training": asdict(self.training),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Pix2PixHDRecipe:
-        return cls(
-            Pix2PixHDConfig.from_dict(data["generator"]),
-            LabelSet.from_dict(data["label_set"]),
-            Pix2PixHDTraining(**data["training"]),
-        )
 
     # --- networks --------------------------------------------------------------------------------------
 
@@ -254,13 +235,6 @@ class Pix2PixHDRecipe(PairedRecipe):
 
     # --- one iteration ---------------------------------------------------------------------------------
 
-    def vgg(self, device: torch.device) -> VGGPerceptualLoss | None:
-        if self.training.vgg_weights is None or not self.training.lambda_vgg:
-            return None
-        if self._vgg is None:
-            self._vgg = VGGPerceptualLoss(self.training.vgg_weights)
-        return self._vgg.to(device)
-
     def _inputs(self, batch: Mapping[str, Any], encoder: nn.Module | None) -> tuple[Tensor, Tensor]:
         """(G's input, D's condition) for a batch, built as the engine builds G's input at inference;
         with instance features, E's output on the real photo averaged over each instance."""
@@ -309,13 +283,6 @@ class Pix2PixHDRecipe(PairedRecipe):
     def _render(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> Tensor:
         """The EMA generator on the fixed batch (with the features E encodes from the real photos)."""
         return networks["G"](self._inputs(batch, networks.get("E"))[0]).float()
-
-    def visualize(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> list[Tensor]:
-        return [label_colors(batch["labels"], self.label_set), self._render(batch, networks), batch["image"]]
-
-    def metrics(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> dict[str, float]:
-        """Mean absolute difference to the real photos of the fixed batch, in [-1, 1] units."""
-        return {"sample_l1": float((self._render(batch, networks) - batch["image"].float()).abs().mean())}
 
     def exported_tensors(self, run_dir: Path, step: int) -> dict[str, dict[str, Tensor]]:
         """The feature bank of ``cluster``, if it was made from this checkpoint's encoder."""

@@ -26,10 +26,10 @@ from engine.checkpoints import ModelCard
 from engine.labels import LabelSet
 from engine.models.segmenter import KIND, SegmenterConfig, UNetSegmenter
 from trainers.evaluation.fcn_score import confusion_matrix, segmentation_scores
+from trainers.label_to_photo import label_colors
 from trainers.launch import add_data_arguments, add_loop_arguments, main_for
 from trainers.loop import TrainingError
 from trainers.recipe import OptimizerSpec, PairedRecipe, StepContext
-from trainers.spade import label_colors
 
 IGNORE = -100  # cross_entropy's marker of pixels without a class to learn
 

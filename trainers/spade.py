@@ -27,7 +27,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -39,6 +39,7 @@ from engine.models.blocks import LabelConditionedResBlock, fold_spectral_norm
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
 from trainers.discriminators import MultiscaleDiscriminator, OASISDiscriminator
+from trainers.label_to_photo import LabelToPhotoRecipe
 from trainers.launch import add_data_arguments, add_loop_arguments, main_for, on_gpu, train_config
 from trainers.loop import TrainingError
 from trainers.losses import (
@@ -49,8 +50,7 @@ from trainers.losses import (
     labelmix_mask,
     oasis_loss,
 )
-from trainers.perceptual import VGGPerceptualLoss
-from trainers.recipe import OptimizerSpec, PairedRecipe, StepContext, frozen
+from trainers.recipe import OptimizerSpec, StepContext, frozen
 from trainers.weights import add_spectral_norm, init_weights
 
 
@@ -112,16 +112,11 @@ def sample_noise(
     return torch.randn(count, config.noise_nc, generator=torch.Generator().manual_seed(seed)).to(device)
 
 
-def label_colors(labels: Tensor, label_set: LabelSet) -> Tensor:
-    """Channel-index maps (N, H, W) -> the label set's colours as images in [-1, 1]."""
-    colors = label_set.to_colors(label_set.from_channels(labels.cpu().numpy()).reshape(-1, labels.shape[-1]))
-    rgb = torch.from_numpy(colors.reshape(*labels.shape, 3)).permute(0, 3, 1, 2).float()
-    return (rgb / 127.5 - 1).to(labels.device)
-
-
-class SPADERecipe(PairedRecipe):
+class SPADERecipe(LabelToPhotoRecipe):
     kind = "spade"
     module = "trainers.spade"
+    config_class = SPADEConfig
+    training_class = SPADETraining
 
     def __init__(self, generator: SPADEConfig, label_set: LabelSet, training: SPADETraining):
         if generator.use_vae and generator.crop_size < 256:
@@ -137,26 +132,6 @@ class SPADERecipe(PairedRecipe):
         self.generator = generator
         self.label_set = label_set
         self.training = training
-        self._vgg: VGGPerceptualLoss | None = None
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return self.generator.native_size
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "generator": self.generator.to_dict(),
-            "label_set": self.label_set.to_dict(),
-            "training": asdict(self.training),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SPADERecipe:
-        return cls(
-            SPADEConfig.from_dict(data["generator"]),
-            LabelSet.from_dict(data["label_set"]),
-            SPADETraining(**data["training"]),
-        )
 
     # --- networks --------------------------------------------------------------------------------------
 
@@ -199,13 +174,6 @@ class SPADERecipe(PairedRecipe):
         return fold_spectral_norm(network.state_dict())
 
     # --- one iteration ---------------------------------------------------------------------------------
-
-    def vgg(self, device: torch.device) -> VGGPerceptualLoss | None:
-        if self.training.vgg_weights is None or not self.training.lambda_vgg:
-            return None
-        if self._vgg is None:
-            self._vgg = VGGPerceptualLoss(self.training.vgg_weights)
-        return self._vgg.to(device)
 
     def train_step(self, batch: Mapping[str, Any], ctx: StepContext) -> dict[str, Tensor]:
         """G first (fake kept for D's step, as in pix2pixHD: one generator pass per iteration), then D."""
@@ -275,13 +243,6 @@ class SPADERecipe(PairedRecipe):
         z = networks["E"](batch["image"])[0] if "E" in networks else None  # the encoded style's mean
         noise = sample_noise(self.generator, batch["image"].shape[0], batch["image"].device, seed=0)
         return networks["G"](generator_semantics(batch, self.generator, noise), z).float()
-
-    def visualize(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> list[Tensor]:
-        return [label_colors(batch["labels"], self.label_set), self._render(batch, networks), batch["image"]]
-
-    def metrics(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> dict[str, float]:
-        """Mean absolute difference to the real photos of the fixed batch, in [-1, 1] units."""
-        return {"sample_l1": float((self._render(batch, networks) - batch["image"].float()).abs().mean())}
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training
