@@ -1,9 +1,11 @@
-"""What a person watching a run sees: a progress bar with losses and it/s, TensorBoard scalars and
-image grids, the same grids as PNGs in ``samples/``, and ``problems.log`` for skipped files."""
+"""What a person watching a run sees: a progress bar with losses and it/s (or, without the bar, one
+log line per logging step, for batch jobs), TensorBoard scalars and image grids, the same grids as
+PNGs in ``samples/``, and ``problems.log`` for skipped files."""
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -45,6 +47,7 @@ class Monitor:
         self.enabled = enabled
         self.bar = None
         self.writer = None
+        self._last_log = (initial, time.perf_counter())
         if not enabled:
             return
         (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
@@ -64,9 +67,18 @@ class Monitor:
             self.bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()}, refresh=False)
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
+        """Log the values at ``step``; without a progress bar also print them with the rate since the
+        previous call, so a run in the background shows how it goes."""
         if self.writer is not None:
             for key, value in values.items():
                 self.writer.add_scalar(key, value, step)
+        if self.enabled and self.bar is None:
+            last_step, last_time = self._last_log
+            now = time.perf_counter()
+            rate = (step - last_step) / max(now - last_time, 1e-9)
+            self._last_log = (step, now)
+            shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+            print(f"step {step} {rate:.2f} it/s {shown}", file=sys.stderr, flush=True)
 
     def samples(self, step: int, grid: np.ndarray) -> Path | None:
         """Write the grid to ``samples/step_NNNNNNN.png`` (and TensorBoard); returns the PNG path."""
