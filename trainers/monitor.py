@@ -75,10 +75,11 @@ class Monitor:
         if self.enabled and self.bar is None:
             last_step, last_time = self._last_log
             now = time.perf_counter()
-            rate = (step - last_step) / max(now - last_time, 1e-9)
-            self._last_log = (step, now)
             shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-            print(f"step {step} {rate:.2f} it/s {shown}", file=sys.stderr, flush=True)
+            if step > last_step:  # a second call at the same step (e.g. metrics) has no rate
+                shown = f"{(step - last_step) / max(now - last_time, 1e-9):.2f} it/s {shown}"
+                self._last_log = (step, now)
+            print(f"step {step} {shown}", file=sys.stderr, flush=True)
 
     def samples(self, step: int, grid: np.ndarray) -> Path | None:
         """Write the grid to ``samples/step_NNNNNNN.png`` (and TensorBoard); returns the PNG path."""
