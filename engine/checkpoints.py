@@ -75,16 +75,26 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 
 
 def save_model(
-    folder: str | Path, card: ModelCard, networks: Mapping[str, nn.Module | Mapping[str, Tensor]]
+    folder: str | Path,
+    card: ModelCard,
+    networks: Mapping[str, nn.Module | Mapping[str, Tensor]],
+    float_dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write ``card`` and the networks' weights (e.g. ``{"G": generator, "E": encoder}``) to ``folder``."""
+    """Write ``card`` and the networks' weights (e.g. ``{"G": generator, "E": encoder}``) to ``folder``.
+
+    ``float_dtype`` (e.g. ``torch.float16``) stores floating-point tensors at that precision to halve
+    the file; loading converts them back to the network's dtype.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, Tensor] = {}
     for prefix, net in networks.items():
         state = net.state_dict() if isinstance(net, nn.Module) else net
         for key, value in state.items():
-            tensors[f"{prefix}.{key}"] = value.detach().cpu().contiguous()
+            value = value.detach().cpu()
+            if float_dtype is not None and value.is_floating_point():
+                value = value.to(float_dtype)
+            tensors[f"{prefix}.{key}"] = value.contiguous()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.", suffix=".tmp")
     os.close(fd)
     try:

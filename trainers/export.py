@@ -1,7 +1,8 @@
 """``python -m trainers.export RUN_DIR -o MODEL_DIR``: turn a run's latest checkpoint into an engine
 model folder (safetensors + model card) that ``python -m engine synth`` and the app open directly.
 
-The EMA weights are exported; the card records the label set, resolution, data, steps, hardware
+The EMA weights are exported (``--fp16`` stores them at half precision, half the size; check the
+model's metrics after such an export); the card records the label set, resolution, data, steps, hardware
 and the last metrics. Training runs call this at their end too (into ``RUN_DIR/model``).
 """
 
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from engine.checkpoints import save_model
 from engine.errors import CheckpointError, SynthpaintError
@@ -28,7 +31,7 @@ def data_summary(data: Mapping[str, Any]) -> str:
     return f"{data['samples']} samples of {data['root']} (format {data['format']}, split {data['split']})"
 
 
-def export_run(run_dir: str | Path, output: str | Path, name: str | None = None) -> Path:
+def export_run(run_dir: str | Path, output: str | Path, name: str | None = None, fp16: bool = False) -> Path:
     """Write the EMA networks of ``run_dir``'s checkpoint as a model folder ``output``."""
     run_dir = Path(run_dir)
     run = read_run_file(run_dir)
@@ -62,7 +65,8 @@ def export_run(run_dir: str | Path, output: str | Path, name: str | None = None)
         },
         metrics={k: round(v, 4) for k, v in loop["metrics"].items()},
     )
-    return save_model(output, card, {**networks, **recipe.exported_tensors(run_dir, loop["step"])})
+    tensors = {**networks, **recipe.exported_tensors(run_dir, loop["step"])}
+    return save_model(output, card, tensors, torch.float16 if fp16 else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,13 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dir", type=Path, help="a training run folder (holds run.json and checkpoint.pt)")
     parser.add_argument("-o", "--output", required=True, type=Path, help="model folder to write")
     parser.add_argument("--name", help="model name shown in the app (default: the output folder's name)")
+    parser.add_argument(
+        "--fp16", action="store_true", help="store the weights at half precision (half the file size)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        folder = export_run(args.run_dir, args.output, args.name)
+        folder = export_run(args.run_dir, args.output, args.name, args.fp16)
     except SynthpaintError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

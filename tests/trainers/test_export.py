@@ -52,3 +52,16 @@ def test_a_damaged_checkpoint_is_named(run_dir, tmp_path, capsys):
     (damaged / "checkpoint.pt").write_bytes((run_dir / "checkpoint.pt").read_bytes()[:1000])
     assert export.main([str(damaged), "-o", str(tmp_path / "m")]) == 2
     assert f"the training checkpoint {damaged / 'checkpoint.pt'} is damaged" in capsys.readouterr().err
+
+
+def test_fp16_export_halves_the_file_and_gives_nearly_the_same_picture(run_dir, tmp_path):
+    assert export.main([str(run_dir), "-o", str(tmp_path / "full")]) == 0
+    assert export.main([str(run_dir), "-o", str(tmp_path / "half"), "--fp16"]) == 0
+    full, half = (tmp_path / n / "model.safetensors" for n in ("full", "half"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    stored = read_weights(tmp_path / "half")["G"].values()
+    assert all(v.dtype == torch.float16 for v in stored if v.is_floating_point())
+    labels = np.random.default_rng(0).integers(1, 13, (32, 32)).astype(np.int32)
+    models = [load_model(tmp_path / n, device="cpu") for n in ("full", "half")]
+    pictures = [model.synthesize(labels).astype(int) for model in models]
+    assert np.abs(pictures[0] - pictures[1]).max() <= 3  # uint8 levels
