@@ -522,7 +522,8 @@ class MainWindow(QMainWindow):
         return True
 
     def show_example_on_first_start(self) -> bool:
-        """The very first start opens a sample painting, so a new user sees a picture at once."""
+        """The very first start opens a sample painting with a shipped style image selected, so a new
+        user sees a picture at once."""
         if self.settings.value("first_start_done", False, type=bool):
             return False
         self.settings.setValue("first_start_done", True)
@@ -536,6 +537,7 @@ class MainWindow(QMainWindow):
         self.document.replace(get_label_set("facades"), labels)
         self.palette.set_label_set(self.document.label_set)
         self.canvas.current_id = self.palette.current_id()
+        self.styles.select_shipped_style()
         return True
 
     def open_path(self, path: Path) -> bool:

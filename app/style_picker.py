@@ -142,6 +142,13 @@ class StylePicker(QWidget):
         self.gallery.setCurrentRow(row)
         self.seed_box.setValue(-1 if seed is None else int(seed))
 
+    def select_shipped_style(self) -> bool:
+        """Select the first style image shipped in ``assets/styles`` (False when there is none)."""
+        shipped = [row for row, path in enumerate(self.paths) if path and Path(path).parent == SHIPPED_STYLES]
+        if shipped:
+            self.gallery.setCurrentRow(shipped[0])
+        return bool(shipped)
+
     # ----- actions -----
     def add_image(self, path: Path, remember: bool = True) -> bool:
         try:

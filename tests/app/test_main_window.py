@@ -1,5 +1,7 @@
 """The whole window with a tiny real model: live output, files, recovery, a screenshot for review."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSettings
@@ -187,11 +189,13 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
 
 def test_the_first_start_opens_an_example_painting_once(qtbot, window):
     from app.main_window import EXAMPLES
+    from app.style_picker import SHIPPED_STYLES
     from engine.labels import read_label_image
 
     example = read_label_image(sorted(EXAMPLES.glob("*.png"))[0], window.document.label_set)
     assert window.show_example_on_first_start()
     assert np.array_equal(window.document.labels, example)
+    assert Path(window.styles.selected_path()).parent == SHIPPED_STYLES  # a look chosen, not "None"
     assert not window.is_modified()  # nothing of the user's to save yet
     assert not window.show_example_on_first_start()  # only the first time
 
