@@ -60,11 +60,18 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="continue the run in --out exactly where its last checkpoint left it, with the options saved in "
-        "its run.json (only --iters/--epochs may be given, to train longer)",
+        "its run.json (only --iters/--epochs and --lr-decay-iters may be given, e.g. to train longer and "
+        "end with a decay)",
     )
     length = group.add_mutually_exclusive_group()
     length.add_argument("--iters", type=int, help="train for this many iterations (batches)")
     length.add_argument("--epochs", type=int, help="train for this many passes over the data (default: 50)")
+    group.add_argument(
+        "--lr-decay-iters",
+        type=int,
+        help="over the last N iterations the learning rates fall linearly to 0, as in pix2pix and "
+        "pix2pixHD (e.g. half the run); default: 0, constant rates",
+    )
     group.add_argument(
         "--batch", type=int, help="images per process and iteration (default: 1 on a CPU, 4 on a GPU)"
     )
@@ -143,6 +150,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress,
         export=not args.no_export,
         init_from=None if args.init is None else str(Path(args.init).resolve()),
+        lr_decay_iters=args.lr_decay_iters or 0,
     )
 
 
@@ -220,6 +228,8 @@ def start_run(
         train = dict(run["train"])
         if args.iters is not None or args.epochs is not None:
             train.update(iters=args.iters, epochs=args.epochs)
+        if args.lr_decay_iters is not None:
+            train.update(lr_decay_iters=args.lr_decay_iters)
         try:
             config = TrainConfig.from_dict(train)
         except TypeError as exc:

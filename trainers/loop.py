@@ -69,6 +69,9 @@ class TrainConfig:
     progress: bool = True
     export: bool = True
     init_from: str | None = None  # an exported model folder whose weights a new run starts from
+    lr_decay_iters: int = (
+        0  # the last N iterations lower the learning rates linearly to 0 (pix2pix's schedule)
+    )
 
     def __post_init__(self) -> None:
         if (self.iters is None) == (self.epochs is None):
@@ -78,6 +81,8 @@ class TrainConfig:
                 raise TrainingError(
                     f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
                 )
+        if self.lr_decay_iters < 0:
+            raise TrainingError(f"--lr-decay-iters must be 0 or more, got {self.lr_decay_iters}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,6 +122,13 @@ class LoopState:
     losses: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     skipped: int = 0
+
+
+def learning_rate_factor(step: int, total: int, decay_iters: int) -> float:
+    """1 until the last ``decay_iters`` of ``total`` iterations, then a linear fall that would reach 0
+    one step after the last (so the last step still learns), as pix2pix and pix2pixHD schedule it."""
+    remaining = total - step
+    return 1.0 if remaining > decay_iters else remaining / (decay_iters + 1)
 
 
 def build_optimizers(recipe: Recipe, networks: Mapping[str, nn.Module]) -> dict[str, torch.optim.Optimizer]:
@@ -225,6 +237,7 @@ class Trainer:
             self.networks[name] = net.to(device, memory_format=memory_format).train()
 
         self.optimizers = build_optimizers(self.recipe, self.networks)
+        self.base_lrs = {k: [g["lr"] for g in opt.param_groups] for k, opt in self.optimizers.items()}
         inference = {
             k: v.to(device, memory_format=memory_format) for k, v in self.recipe.inference_networks().items()
         }
@@ -362,6 +375,12 @@ class Trainer:
         monitor.samples(self.state.step, grid)
         monitor.scalars(self.state.step, {f"metrics/{k}": v for k, v in metrics.items()})
 
+    def _schedule_learning_rates(self, total: int) -> None:
+        factor = learning_rate_factor(self.state.step, total, self.config.lr_decay_iters)
+        for name, optimizer in self.optimizers.items():
+            for group, base in zip(optimizer.param_groups, self.base_lrs[name], strict=True):
+                group["lr"] = base * factor
+
     def total_steps(self, batches_per_epoch: int) -> int:
         return self.config.iters if self.config.iters is not None else self.config.epochs * batches_per_epoch
 
@@ -394,6 +413,7 @@ class Trainer:
                     if not self.dist.is_main:
                         print(f"rank {self.dist.rank} skipped: {problem}", flush=True)
                 batch = to_device(batch, self.device, self.channels_last)
+                self._schedule_learning_rates(total)
                 self.context.step = self.state.step
                 losses = self._train_step(batch)
                 self.context.finish()

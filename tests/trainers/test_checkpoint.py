@@ -54,3 +54,12 @@ def test_ema_warms_up_then_averages_floats_and_copies_counters():
     assert net.num_batches_tracked.item() == 7
     ema.update({"G": current}, step=10_000)
     torch.testing.assert_close(net.weight, torch.full((2,), 2.8 + 0.1 * 0.2))
+
+
+def test_learning_rate_stays_constant_then_falls_linearly_over_the_decay_iterations():
+    from trainers.loop import learning_rate_factor
+
+    factors = [learning_rate_factor(step, 10, 4) for step in range(10)]
+    assert factors[:6] == [1.0] * 6
+    assert factors[6:] == pytest.approx([0.8, 0.6, 0.4, 0.2])  # the last step still learns
+    assert [learning_rate_factor(step, 10, 0) for step in range(10)] == [1.0] * 10

@@ -354,3 +354,20 @@ def test_evaluate_sketch_refuses_other_kinds_of_model(pairs, tmp_path, capsys):
     argv = ["sketch", "--model", str(spade_dir), "--data", str(pairs), "--format", "pairs", "--device", "cpu"]
     assert evaluate.main(argv) == 2
     assert "is a 'spade' model: the sketch task needs a pix2pix model" in capsys.readouterr().err
+
+
+def test_lr_decay_lowers_both_learning_rates_at_the_end_and_resume_can_add_it(pairs, tmp_path):
+    options = ["--ngf", "4", "--ndf", "4", *QUIET, "--no-export"]
+    train(pairs, tmp_path / "decayed", "--iters", "4", "--lr-decay-iters", "4", *options)
+    last = load_checkpoint(tmp_path / "decayed" / "checkpoint.pt")["optimizers"]
+    for name in ("G", "D"):  # the 4th (last) step ran at 1/5 of the paper's 2e-4
+        assert last[name]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 5)
+    train(pairs, tmp_path / "constant", "--iters", "2", *options)
+    assert (
+        pix2pix.main(
+            ["--out", str(tmp_path / "constant"), "--resume", "--iters", "3", "--lr-decay-iters", "1"]
+        )
+        == 0
+    )
+    resumed = load_checkpoint(tmp_path / "constant" / "checkpoint.pt")["optimizers"]
+    assert resumed["G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 2)
