@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
+from app.regions import Region
 
 
 class ArrayImageItem(QGraphicsItem):

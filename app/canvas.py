@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app import raster
 from app.array_item import ArrayImageItem
 from app.document import Document, EditSession
+from app.regions import bounding_box
 from app.zoom_view import ZoomPanView
 from engine.instance_synthesis import THING_ID_BASE
 
@@ -187,8 +188,7 @@ class CanvasView(ZoomPanView):
             self.selection_outline.setPath(QPainterPath())
             self.selection_tint.setVisible(False)
             return
-        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        y0, x0, y1, x1 = bounding_box(mask)
         box = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.uint8)
         contours, _ = cv2.findContours(box, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         path = QPainterPath()

@@ -12,10 +12,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.raster import clip_to_canvas
+from app.regions import Region, changed_region, union
 from engine.instance_synthesis import THING_ID_BASE
 from engine.labels import LabelSet
-
-Region = tuple[int, int, int, int]  # y0, x0, y1, x1 (end exclusive)
 
 
 class RegionEdit(QUndoCommand):
@@ -174,27 +173,23 @@ class EditSession:
         self.document.instances[y0:y1, x0:x1][sub] = label_id if instance_id is None else instance_id
         self.document.revision += 1
         region = (y0, x0, y1, x1)
-        self.touched = region if self.touched is None else _union(self.touched, region)
+        self.touched = union(self.touched, region)
         self.document.changed.emit(region)
 
     def commit(self, text: str) -> bool:
         """Push the edit as one undo step; False when nothing changed."""
         if self.touched is None:
             return False
-        y0, x0, y1, x1 = self.touched
         labels, instances = self.document.labels, self.document.instances
-        differs = (self.before[y0:y1, x0:x1] != labels[y0:y1, x0:x1]) | (
-            self.before_instances[y0:y1, x0:x1] != instances[y0:y1, x0:x1]
-        )
-        if not differs.any():
+        region = changed_region(self.touched, (self.before, labels), (self.before_instances, instances))
+        if region is None:
             return False
-        rows, cols = np.nonzero(differs.any(axis=1))[0], np.nonzero(differs.any(axis=0))[0]
-        ty0, tx0, ty1, tx1 = y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1
+        ty0, tx0, ty1, tx1 = region
         window = (slice(ty0, ty1), slice(tx0, tx1))
         self.document.undo_stack.push(
             LabelEdit(
                 self.document,
-                (int(ty0), int(tx0), int(ty1), int(tx1)),
+                region,
                 (self.before[window].copy(), self.before_instances[window].copy()),
                 (labels[window].copy(), instances[window].copy()),
                 text,
@@ -211,7 +206,3 @@ def _instance_plane(labels: np.ndarray, instances: np.ndarray | None) -> np.ndar
     if instances.shape != labels.shape:
         raise ValueError(f"the instance map is {instances.shape}, but the label map is {labels.shape}")
     return np.ascontiguousarray(instances, dtype=np.int32)
-
-
-def _union(a: Region, b: Region) -> Region:
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.project import ProjectError
+from app.regions import bounding_box
 from app.style_picker import THUMB, thumbnail
 from app.worker import JobFunction
 from engine import SynthpaintError
@@ -46,11 +47,10 @@ def render_previews(
 ) -> list[np.ndarray]:
     """The object's bounding box in the painting rendered with each code for it (None: automatic),
     every other object keeping its own; [] when no pixel holds the object."""
-    mask = instances == instance_id
-    if not mask.any():
+    region = bounding_box(instances == instance_id)
+    if region is None:
         return []
-    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    box = (slice(region[0], region[2]), slice(region[1], region[3]))
     others = {i: c for i, c in features.items() if i != instance_id}
     full = model.resolution
     model.resolution = min(full, PREVIEW_RESOLUTION)

@@ -43,9 +43,10 @@ from PySide6.QtWidgets import (
 
 from app import raster
 from app.array_item import ArrayImageItem
-from app.document import Region, RegionEdit
+from app.document import RegionEdit
 from app.modes.base import ModeWorkspace
 from app.project import MAX_CANVAS
+from app.regions import Region, bounding_box, changed_region, union
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
@@ -86,18 +87,6 @@ BRUSHES = (EraseTool.ERASE, EraseTool.RESTORE, EraseTool.GUIDE)
 def _frozen(photo: np.ndarray) -> np.ndarray:
     photo.flags.writeable = False
     return photo
-
-
-def _union(a: Region, b: Region) -> Region:
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-
-def bounding_box(where: np.ndarray) -> Region | None:
-    """The smallest region holding every true pixel (None: there is none)."""
-    rows, cols = np.nonzero(where.any(axis=1))[0], np.nonzero(where.any(axis=0))[0]
-    if not len(rows):
-        return None
-    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
 
 
 class InpaintDocument(QObject):
@@ -190,21 +179,20 @@ class PlaneStroke:
     def paint(self, shape: np.ndarray, value: int, origin: tuple[int, int]) -> None:
         region = self.document.paint(self.layer, shape, value, origin)
         if region is not None:
-            self.touched = region if self.touched is None else _union(self.touched, region)
+            self.touched = union(self.touched, region)
 
     def commit(self, text: str) -> bool:
         """Push the stroke as one undo step of its tight changed box; False when nothing changed."""
         if self.touched is None:
             return False
-        y0, x0, y1, x1 = self.touched
         plane = self.document.layer(self.layer)
-        box = bounding_box(self.before[y0:y1, x0:x1] != plane[y0:y1, x0:x1])
+        box = changed_region(self.touched, (self.before, plane))
         if box is None:
             return False
-        ty0, tx0, ty1, tx1 = box[0] + y0, box[1] + x0, box[2] + y0, box[3] + x0
+        ty0, tx0, ty1, tx1 = box
         before = {self.layer: self.before[ty0:ty1, tx0:tx1].copy()}
         after = {self.layer: plane[ty0:ty1, tx0:tx1].copy()}
-        self.document.undo_stack.push(RegionEdit(self.document, (ty0, tx0, ty1, tx1), before, after, text))
+        self.document.undo_stack.push(RegionEdit(self.document, box, before, after, text))
         return True
 
 

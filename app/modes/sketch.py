@@ -41,8 +41,9 @@ from PySide6.QtWidgets import (
 
 from app import raster
 from app.array_item import ArrayImageItem
-from app.document import Region, RegionEdit
+from app.document import RegionEdit
 from app.modes.base import ModeWorkspace
+from app.regions import Region, changed_region, union
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
@@ -146,24 +147,21 @@ class StrokeSession:
         (y0, x0, y1, x1), sub = clipped
         self.layer.lines[y0:y1, x0:x1][sub] = value
         region = (y0, x0, y1, x1)
-        t = self.touched
-        self.touched = region if t is None else (min(t[0], y0), min(t[1], x0), max(t[2], y1), max(t[3], x1))
+        self.touched = union(self.touched, region)
         self.layer.changed.emit(region)
 
     def commit(self, stack: QUndoStack, text: str) -> bool:
         """Push the stroke onto ``stack`` as one step; False when no pixel changed."""
         if self.touched is None:
             return False
-        y0, x0, y1, x1 = self.touched
-        diff = self.before[y0:y1, x0:x1] != self.layer.lines[y0:y1, x0:x1]
-        if not diff.any():
+        box = changed_region(self.touched, (self.before, self.layer.lines))
+        if box is None:
             return False
-        rows, cols = np.nonzero(diff.any(axis=1))[0], np.nonzero(diff.any(axis=0))[0]
-        ty0, tx0, ty1, tx1 = y0 + rows[0], x0 + cols[0], y0 + rows[-1] + 1, x0 + cols[-1] + 1
+        ty0, tx0, ty1, tx1 = box
         before = self.before[ty0:ty1, tx0:tx1].copy()
         after = self.layer.lines[ty0:ty1, tx0:tx1].copy()
         # RegionEdit only needs ``write_region`` of the object it edits
-        stack.push(RegionEdit(self.layer, (ty0, tx0, ty1, tx1), before, after, text))
+        stack.push(RegionEdit(self.layer, box, before, after, text))
         return True
 
 
