@@ -1,7 +1,8 @@
 """Aliased shape rasterisation for the label canvas: every mask is exact, so every pixel holds one id.
 
 Each function returns ``(mask, origin)``: a bool mask of the shape's bounding box and the (y, x)
-of its top-left pixel on the canvas. Coordinates are canvas pixels (x, y).
+of its top-left pixel on the canvas. Coordinates are canvas pixels (x, y). ``soft_stroke`` is the
+one exception: a coverage brush (uint8 0..255) for the inpaint hole, whose rim may blend.
 """
 
 from __future__ import annotations
@@ -28,16 +29,32 @@ def stroke_mask(p0: Point, p1: Point, diameter: int) -> Mask:
     of the pixels under p0 and p1: symmetric, and the same shape at any stroke direction.
     """
     radius = max(1, int(diameter)) / 2
-    margin = math.ceil(radius)
-    y0, x0, y1, x1 = _box([p0, p1], margin)
+    dist2, origin = _segment_distance2(p0, p1, radius)
+    return dist2 <= radius * radius, origin
+
+
+def soft_stroke(p0: Point, p1: Point, diameter: int, hardness: float) -> Mask:
+    """``stroke_mask`` as coverage (uint8): 255 within ``hardness`` x the radius of the segment, then
+    falling linearly to 0 at the radius. Hardness 1 is ``stroke_mask`` x 255 exactly."""
+    radius = max(1, int(diameter)) / 2
+    dist2, origin = _segment_distance2(p0, p1, radius)
+    inner = radius * min(max(hardness, 0.0), 1.0)
+    ramp = np.clip((radius - np.sqrt(dist2)) / max(radius - inner, 1e-6), 0, 1)
+    coverage = np.where(dist2 <= radius * radius, np.rint(ramp * 255), 0).astype(np.uint8)
+    return coverage, origin
+
+
+def _segment_distance2(p0: Point, p1: Point, radius: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """Squared distances of the pixel centres around the segment p0-p1 (between the centres of the
+    pixels under them; ``radius`` of margin) to it, and the (y, x) of the box's top-left pixel."""
+    y0, x0, y1, x1 = _box([p0, p1], math.ceil(radius))
     ax, ay = math.floor(p0[0]) + 0.5, math.floor(p0[1]) + 0.5
     bx, by = math.floor(p1[0]) + 0.5, math.floor(p1[1]) + 0.5
     yy, xx = np.mgrid[y0:y1, x0:x1] + 0.5
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
     t = np.zeros_like(xx) if length2 == 0 else np.clip(((xx - ax) * dx + (yy - ay) * dy) / length2, 0, 1)
-    dist2 = (xx - ax - t * dx) ** 2 + (yy - ay - t * dy) ** 2
-    return dist2 <= radius * radius, (y0, x0)
+    return (xx - ax - t * dx) ** 2 + (yy - ay - t * dy) ** 2, (y0, x0)
 
 
 def rect_mask(p0: Point, p1: Point) -> Mask:

@@ -5,9 +5,10 @@ stroke segment the model fills the hole (requests are coalesced by the engine th
 output pane shows the result. "Accept fill" makes the result the new photo, so objects can be
 removed one after another, each step undoable.
 
-The hole is a binary mask because LaMa's input is one (``cat(image * (1 - mask), mask)``). The round
-brush therefore has a size but no hardness: a soft edge could only draw a half-erased rim that the
-model never sees, and every pixel outside the hole is returned exactly as it was.
+The hole is a coverage mask (0..255). LaMa's input is binary (``cat(image * (1 - mask), mask)``), so
+the model regenerates every pixel with any coverage, and the result is the photo blended with the
+fill by coverage: the brush's hardness (below 100 %) gives a soft rim where the fill fades into the
+photo, and every pixel outside the hole is returned exactly as it was.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def _frozen(photo: np.ndarray) -> np.ndarray:
 
 
 class InpaintDocument(QObject):
-    """The photo, the hole mask (0/255) and the guide sketch (0/255); every change goes through here.
+    """The photo, the hole's coverage (0..255) and the guide sketch (0/255); every change goes through here.
 
     The photo is never written in place: a change makes a new read-only array, so jobs can hold it
     as their snapshot without copying a large photo at every stroke (it changes only when a photo
@@ -125,9 +126,7 @@ class InpaintDocument(QObject):
         """Start over on a new photo (with a saved mask and guide); clears the history."""
         h, w = photo.shape[:2]
         self.photo = _frozen(np.array(photo, np.uint8))
-        self.mask = (
-            np.zeros((h, w), np.uint8) if mask is None else np.where(mask > 0, 255, 0).astype(np.uint8)
-        )
+        self.mask = np.zeros((h, w), np.uint8) if mask is None else np.array(mask, np.uint8)
         self.guide = (
             np.zeros((h, w), np.uint8) if guide is None else np.where(guide > 0, 255, 0).astype(np.uint8)
         )
@@ -151,17 +150,21 @@ class InpaintDocument(QObject):
         self.changed.emit(region)
 
     def paint(self, name: str, shape: np.ndarray, value: int, origin: tuple[int, int]) -> Region | None:
-        """Set the pixels of layer ``name`` where ``shape`` (placed at ``origin`` = (y, x)) is true;
-        returns the region that changed (None: nothing did)."""
+        """Raise layer ``name`` to 255 (``value`` 255) or lower it to 0 (``value`` 0) by ``shape``
+        placed at ``origin`` = (y, x): a bool mask (all the way) or a uint8 coverage, which a pixel
+        never goes past (so the dabs of one soft stroke do not pile up); returns the region that
+        changed (None: nothing did)."""
         plane = self.layer(name)
-        clipped = raster.clip_to_canvas(shape, origin, plane.shape)
+        coverage = shape.astype(np.uint8) * 255 if shape.dtype == bool else shape
+        clipped = raster.clip_to_canvas(coverage, origin, plane.shape)
         if clipped is None:
             return None
-        (y0, x0, y1, x1), inside = clipped
+        (y0, x0, y1, x1), covered = clipped
         target = plane[y0:y1, x0:x1]
-        if not (target[inside] != value).any():
+        new = np.maximum(target, covered) if value else np.minimum(target, 255 - covered)
+        if np.array_equal(new, target):
             return None
-        target[inside] = value
+        target[...] = new
         self.revision += 1
         self.changed.emit((y0, x0, y1, x1))
         return y0, x0, y1, x1
@@ -201,6 +204,7 @@ def overlay_colors(mask: np.ndarray, guide: np.ndarray) -> np.ndarray:
     hole, lines = mask > 0, guide > 0
     out = np.zeros((*mask.shape, 4), np.uint8)
     out[hole] = HOLE_RGBA
+    out[hole, 3] = (mask[hole].astype(np.uint16) * HOLE_RGBA[3] // 255).astype(np.uint8)
     out[lines & ~hole] = IDLE_GUIDE_RGBA
     out[lines & hole] = GUIDE_RGBA
     return out
@@ -213,6 +217,7 @@ class InpaintCanvas(ZoomPanView):
         super().__init__(parent)
         self.document = document
         self.tool = EraseTool.ERASE
+        self.brush_hardness = 1.0
         self._stroke: PlaneStroke | None = None
         self._start: QPointF | None = None
         self._last: QPointF | None = None
@@ -288,9 +293,17 @@ class InpaintCanvas(ZoomPanView):
         stroke.commit(self.tool.value)
         self._clear_preview()
 
+    def set_brush_hardness(self, hardness: float) -> None:
+        """Of the erase and un-erase brushes: 1 = a hard edge, less = a soft rim (0 = all rim)."""
+        self.brush_hardness = min(max(float(hardness), 0.0), 1.0)
+
     def _dab(self, a: QPointF, b: QPointF) -> None:
-        width = GUIDE_WIDTH if self.tool == EraseTool.GUIDE else self.brush_size
-        shape, origin = raster.stroke_mask((a.x(), a.y()), (b.x(), b.y()), width)
+        if self.tool == EraseTool.GUIDE:
+            shape, origin = raster.stroke_mask((a.x(), a.y()), (b.x(), b.y()), GUIDE_WIDTH)
+        else:
+            shape, origin = raster.soft_stroke(
+                (a.x(), a.y()), (b.x(), b.y()), self.brush_size, self.brush_hardness
+            )
         self._stroke.paint(shape, 0 if self.tool == EraseTool.RESTORE else 255, origin)
 
     def _clear_preview(self) -> None:
@@ -318,7 +331,8 @@ class InpaintCanvas(ZoomPanView):
 
 
 def inpaint_job(photo: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = None) -> JobFunction:
-    """``model -> filled photo`` on snapshots (a read-only photo, a mask and guide nobody else writes).
+    """``model -> filled photo`` on snapshots (a read-only photo, a coverage mask and guide nobody else
+    writes): the model fills every covered pixel, and the fill is blended in by coverage.
 
     An empty mask gives the photo back unchanged instead of the engine's "the mask is empty" error,
     so a fresh photo or a fully un-erased one shows as it is.
@@ -328,9 +342,23 @@ def inpaint_job(photo: np.ndarray, mask: np.ndarray, guide: np.ndarray | None = 
         if not mask.any():
             return photo.copy()
         # a writable copy, made here in the worker: torch warns when handed a read-only array
-        return model.inpaint(np.array(photo), mask, guide)
+        filled = model.inpaint(np.array(photo), mask > 0, guide)
+        return blend_by_coverage(photo, filled, mask)
 
     return run
+
+
+def blend_by_coverage(photo: np.ndarray, filled: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+    """``filled`` where coverage is 255, ``photo`` where it is 0, mixed in between (in ``filled``)."""
+    rim = (coverage > 0) & (coverage < 255)
+    box = bounding_box(rim)
+    if box is None:
+        return filled
+    window = np.s_[box[0] : box[2], box[1] : box[3]]
+    alpha = coverage[window][..., None].astype(np.float32) / 255
+    base = photo[window].astype(np.float32)
+    filled[window] = np.rint(base + (filled[window] - base) * alpha).astype(np.uint8)
+    return filled
 
 
 class InpaintWorkspace(ModeWorkspace):
@@ -385,6 +413,16 @@ class InpaintWorkspace(ModeWorkspace):
         self.size_slider.valueChanged.connect(self.canvas.set_brush_size)
         self.canvas.brushSizeChanged.connect(self.size_slider.setValue)
         bar.addWidget(self.size_slider)
+        bar.addWidget(QLabel(" Hardness "))
+        self.hardness_slider = QSlider(Qt.Orientation.Horizontal)
+        self.hardness_slider.setRange(0, 100)
+        self.hardness_slider.setValue(100)
+        self.hardness_slider.setFixedWidth(80)
+        self.hardness_slider.setToolTip(
+            "Brush hardness: below 100 % the fill fades into the photo at the rim"
+        )
+        self.hardness_slider.valueChanged.connect(lambda v: self.canvas.set_brush_hardness(v / 100))
+        bar.addWidget(self.hardness_slider)
         bar.addSeparator()
         self.accept_action = QAction("Accept Fill", self)
         self.accept_action.setShortcut(QKeySequence("Ctrl+Return"))
@@ -571,7 +609,7 @@ class InpaintWorkspace(ModeWorkspace):
         self.accept_action.setEnabled(self.fill_is_current() and bool(self.document.mask.any()))
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        settings = {"brush": self.canvas.brush_size}
+        settings = {"brush": self.canvas.brush_size, "hardness": self.hardness_slider.value()}
         if not self.document.has_photo:
             return settings, {}
         return settings, {f"inpaint_{name}": np.array(self.document.layer(name)) for name in LAYERS}
@@ -580,6 +618,9 @@ class InpaintWorkspace(ModeWorkspace):
         brush = state.get("brush")
         if isinstance(brush, int) and not isinstance(brush, bool):
             self.canvas.set_brush_size(brush)
+        hardness = state.get("hardness")
+        if isinstance(hardness, int) and not isinstance(hardness, bool):
+            self.hardness_slider.setValue(hardness)
         photo = layers.get("inpaint_photo")
         if photo is None:
             return

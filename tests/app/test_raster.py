@@ -47,3 +47,15 @@ def test_fill_stops_at_other_ids_and_ignores_diagonals():
 def test_polygon_covers_its_inside():
     canvas = paint(raster.polygon_mask([(2, 2), (15, 2), (15, 15), (2, 15)]))
     assert canvas[8, 8] and canvas[2, 2] and canvas[15, 15] and not canvas[16, 8]
+
+
+def test_soft_stroke_is_the_hard_stroke_at_full_hardness_and_fades_to_its_rim_below():
+    hard, origin = raster.stroke_mask((20.5, 20.5), (30.5, 24.5), 11)
+    full, full_origin = raster.soft_stroke((20.5, 20.5), (30.5, 24.5), 11, 1.0)
+    assert full_origin == origin and np.array_equal(full, hard.astype(np.uint8) * 255)
+    soft, _ = raster.soft_stroke((20.5, 20.5), (20.5, 20.5), 11, 0.4)
+    centre = soft.shape[0] // 2
+    assert soft[centre, centre] == 255
+    row = soft[centre, centre:]  # from the centre outwards: 255, then falling, 0 beyond the radius
+    assert (np.diff(row.astype(int)) <= 0).all() and 0 < row[4] < 255 and row[-1] == 0
+    assert not (soft > 0)[~raster.stroke_mask((20.5, 20.5), (20.5, 20.5), 11)[0]].any()  # within the brush

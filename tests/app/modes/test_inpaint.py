@@ -100,6 +100,25 @@ def test_erasing_sends_the_hole_to_the_model_and_only_the_hole_changes(qtbot, li
     assert not live.errors
 
 
+def test_a_soft_brush_regenerates_its_whole_footprint_and_blends_the_fill_in_at_the_rim(qtbot, live):
+    photo = live.document.photo.copy()
+    live.hardness_slider.setValue(30)
+    stroke(live, EraseTool.ERASE, [(40.5, 36.5)], size=21)
+    coverage = live.document.mask.copy()
+    rim = (coverage > 0) & (coverage < 255)
+    assert rim.sum() > 50 and (coverage == 255).sum() > 10
+    fill = live.model.inpaint(photo, coverage > 0)  # the model sees the whole footprint as the hole
+    shown = settled(qtbot, live).astype(float)
+    alpha = coverage[..., None] / 255
+    np.testing.assert_allclose(shown, photo + (fill.astype(float) - photo) * alpha, atol=0.51)
+    assert np.array_equal(shown[coverage == 0], photo[coverage == 0])
+
+    stroke(live, EraseTool.RESTORE, [(40.5, 36.5)], size=9)  # a soft un-erase lowers the coverage
+    assert (live.document.mask <= coverage).all() and live.document.mask[36, 40] < coverage[36, 40]
+    live.undo_stack.undo()
+    assert np.array_equal(live.document.mask, coverage)
+
+
 def test_an_empty_mask_shows_the_photo_unchanged_without_errors(qtbot, live):
     assert np.array_equal(live.output.photo, live.document.photo)
     stroke(live, EraseTool.ERASE, [(40.5, 30.5)], size=7)
@@ -238,6 +257,8 @@ def test_holding_compare_shows_the_original_photo(qtbot, live):
 
 def test_state_round_trips_through_a_project_file(qtbot, workspace, tmp_path, monkeypatch):
     stroke(workspace, EraseTool.RECTANGLE, [(5.5, 5.5), (25.5, 25.5)])
+    workspace.hardness_slider.setValue(40)
+    stroke(workspace, EraseTool.ERASE, [(60.5, 40.5)], size=15)  # a soft rim survives the file
     workspace.document.guide[10, 5:20] = 255
     workspace.canvas.set_brush_size(23)
     settings, layers = workspace.state()
@@ -251,7 +272,8 @@ def test_state_round_trips_through_a_project_file(qtbot, workspace, tmp_path, mo
 
     other = make_workspace(qtbot, tmp_path, monkeypatch)
     other.restore(project.modes["inpaint"], project.layers)
-    assert other.canvas.brush_size == 23
+    assert other.canvas.brush_size == 23 and other.canvas.brush_hardness == 0.4
+    assert 0 < workspace.document.mask[40, 54] < 255
     for name in ("photo", "mask", "guide"):
         assert np.array_equal(other.document.layer(name), workspace.document.layer(name))
     other.shutdown()
