@@ -1,10 +1,13 @@
 """Milliseconds per synthesis for SPADE configurations (random weights), on the CPU and a GPU if present.
 
-    python benchmarks/engine_latency.py [--repeats 5] [--threads N] [--baseline]
+    python benchmarks/engine_latency.py [--repeats 5] [--threads N] [--baseline] [--model NAME ...]
 
 Rows: official-size SPADE (COCO release architecture) at 256² and 512², a compact CLADE model at
 256². ``--baseline`` also times a straightforward implementation of the paper (one-hot input
 tensors, resized per layer and convolved), the reference our lookup-based label convs replace.
+``--model`` times installed label-to-photo models instead, end to end as the app calls them
+(``synthesize`` of a painted map at the model's native size, with a style image when it has an
+encoder).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+
+from engine import load_model  # noqa: E402
 from engine.device import cpu_has_native_bf16  # noqa: E402
 from engine.models.blocks import LabelConv3x3  # noqa: E402
 from engine.models.semantics import SemanticMap, instance_edges  # noqa: E402
@@ -87,6 +93,25 @@ def time_ms(
     return statistics.median(times)
 
 
+def time_installed_model(name: str, repeats: int) -> None:
+    """Median ms of ``synthesize`` (fresh map each call) at native size, with the style encoded once."""
+    model = load_model(name, device="cpu")
+    h, w = model.native_size
+    ids = np.array([c.id for c in model.label_set.classes], np.int32)
+    rng = np.random.default_rng(0)
+    style = None
+    if getattr(model, "has_style_encoder", False):
+        style = model.encode_style(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    times = []
+    for i in range(repeats + 2):
+        labels = ids[rng.integers(0, len(ids), (4, 4))].repeat(h // 4, axis=0).repeat(w // 4, axis=1)
+        start = time.perf_counter()
+        model.synthesize(labels, style=style)
+        if i >= 2:
+            times.append((time.perf_counter() - start) * 1000)
+    print(f"{name:24} {h}x{w} cpu float32 {statistics.median(times):9.1f} ms per synthesize", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,9 +119,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     parser.add_argument("--baseline", action="store_true", help="also time the one-hot reference")
+    parser.add_argument("--model", action="append", help="time this installed model instead (repeatable)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.model:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+        for name in args.model:
+            time_installed_model(name, args.repeats)
+        return
     targets = [(torch.device("cpu"), torch.float32)]
     if cpu_has_native_bf16():
         targets.append((torch.device("cpu"), torch.bfloat16))
