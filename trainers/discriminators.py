@@ -1,5 +1,6 @@
-"""Discriminators: the multi-scale conditional PatchGAN (pix2pix, pix2pixHD, SPADE) and OASIS's
-segmentation discriminator. They only exist in training, so their layout is ours to choose."""
+"""Discriminators: the multi-scale conditional PatchGAN (pix2pix, pix2pixHD, SPADE), pix2pix's D chosen
+by receptive field (PixelGAN included) and OASIS's segmentation discriminator. They only exist in
+training, so their layout is ours to choose."""
 
 from __future__ import annotations
 
@@ -165,3 +166,39 @@ class OASISDiscriminator(nn.Module):
         for i, block in enumerate(self.decoder):
             x = block(x if i == 0 else torch.cat([x, skips[-1 - i]], dim=1))
         return self.classifier(F.leaky_relu(x, 0.2))
+
+
+# --- pix2pix: one D per receptive field -----------------------------------------------------------------
+
+# receptive field (pixels) -> PatchDiscriminator n_layers: stride-2 convs then one stride-1 conv and
+# the 4x4 logit conv; pix2pix counts only the stride-2 convs after the first (n_layers_D 1, 3, 5)
+PATCH_LAYERS = {16: 2, 70: 4, 286: 6}
+RECEPTIVE_FIELDS = (1, *PATCH_LAYERS)
+
+
+class PixelDiscriminator(nn.Module):
+    """pix2pix's 1x1 PatchGAN ("PixelGAN"): each pixel's colour judged alone, given the sketch there
+    (1x1 convs ndf, 2 ndf with batch norm, 1 logit). Same interface as ``PatchDiscriminator``."""
+
+    def __init__(self, image_nc: int, condition_nc: int, ndf: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(image_nc + condition_nc, ndf, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, 2 * ndf, 1, bias=False),
+            nn.BatchNorm2d(2 * ndf),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * ndf, 1, 1, bias=False),
+        )
+
+    def forward(self, images: Tensor, condition: Tensor) -> list[Tensor]:
+        return [self.net(torch.cat([images, condition.to(images.dtype)], 1))]
+
+
+def conditional_discriminator(receptive: int, image_nc: int, condition_nc: int, ndf: int) -> nn.Module:
+    """pix2pix's D on (photo, sketch): one logit per ``receptive`` x ``receptive`` patch, batch norm."""
+    if receptive == 1:
+        return PixelDiscriminator(image_nc, condition_nc, ndf)
+    return PatchDiscriminator(
+        image_nc, condition_nc, ndf, n_layers=PATCH_LAYERS[receptive], norm="batch", spectral=False, padding=1
+    )

@@ -27,13 +27,7 @@ from trainers.photos import find_photos
 TINY = ["--size", "32", "--width", "4", "--batch", "2", "--workers", "0", "--no-progress", "--no-tensorboard"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Networks this small run several times faster on one thread of the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: faster on one thread
 
 
 PALETTE = np.array([(30, 60, 200), (240, 200, 40), (200, 40, 40)], np.uint8)  # L 33, 82, 44

@@ -1,5 +1,7 @@
-"""PatchGAN and OASIS discriminators: shapes, features, and the shared condition term."""
+"""PatchGAN and OASIS discriminators: shapes, features, the shared condition term, and the receptive
+fields of pix2pix's D."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,6 +10,7 @@ from trainers.discriminators import (
     MultiscaleDiscriminator,
     OASISDiscriminator,
     PatchDiscriminator,
+    conditional_discriminator,
     downsample,
 )
 
@@ -59,3 +62,18 @@ def test_oasis_discriminator_segments_into_n_plus_one_classes():
     assert len(OASISDiscriminator(5, ndf=4, image_size=256).encoder) == 6
     with pytest.raises(ValueError, match="multiples of 16"):
         d(torch.randn(1, 3, 40, 40))
+
+
+@pytest.mark.parametrize(("receptive", "size"), [(1, 16), (16, 48), (70, 112), (286, 320)])
+def test_discriminator_sees_patches_of_the_chosen_size(receptive, size):
+    """The support of the gradient of one central logit w.r.t. the photo and the sketch (running
+    statistics: batch statistics would couple every pixel)."""
+    torch.manual_seed(0)
+    discriminator = conditional_discriminator(receptive, 3, 1, ndf=2).eval()
+    photo = torch.randn(1, 3, size, size, requires_grad=True)
+    sketch = torch.randn(1, 1, size, size, requires_grad=True)
+    logits = discriminator(photo, sketch)[-1]
+    logits[0, 0, logits.shape[2] // 2, logits.shape[3] // 2].backward()
+    for grad in (photo.grad, sketch.grad):
+        rows, cols = np.nonzero(grad[0].abs().sum(0).numpy())
+        assert rows.max() - rows.min() + 1 == cols.max() - cols.min() + 1 == receptive

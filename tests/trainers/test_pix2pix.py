@@ -1,8 +1,8 @@
 """``python -m trainers.pix2pix`` and ``python -m trainers.evaluate sketch`` on tiny synthetic pairs
-(and the shared BSDS500 sample): the four data formats, the discriminators' receptive fields, an
-exported model the engine translates with, exact resume, and the evaluation's numbers."""
+(and the shared BSDS500 sample): an exported model the engine translates with, exact resume, the
+options and the evaluation's numbers (the data formats: test_sketch_data.py; the discriminators'
+receptive fields: test_discriminators.py)."""
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,207 +16,17 @@ from engine.sketch import SketchModel
 from tests.conftest import DATASETS, require_shared
 from tests.factories import make_tiny_spade
 from tests.factories_pix2pix import make_tiny_pix2pix
+from tests.trainers.sketch_pairs import SIZE, square_pair
 from tests.trainers.test_spade import assert_same_training_state
 from trainers import evaluate, pix2pix
-from trainers.augment import Augmentation
 from trainers.checkpoint import load_checkpoint
-from trainers.data import DatasetError
-from trainers.edges import SketchStyle
 from trainers.evaluation.metrics import psnr, ssim
-from trainers.pix2pix import (
-    PairFiles,
-    SketchData,
-    SketchDataset,
-    conditional_discriminator,
-    find_pairs,
-    sketch_tensor,
-)
+from trainers.sketch_data import find_pairs
 
-SIZE = (40, 48)
-BACKGROUND, OBJECT = (40, 60, 120), (230, 200, 60)
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--batch", "2", "--workers", "0"]
 QUIET = ["--no-progress", "--no-tensorboard"]
 
-
-def square_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(sketch, photo): a yellow rectangle on dark blue (plus noise) and its black outline on white."""
-    h, w = SIZE
-    top, left = int(rng.integers(2, h // 2)), int(rng.integers(2, w // 2))
-    bottom, right = top + int(rng.integers(8, h // 2)), left + int(rng.integers(8, w // 2))
-    photo = np.empty((h, w, 3), np.float64)
-    photo[:] = BACKGROUND
-    photo[top:bottom, left:right] = OBJECT
-    photo = np.clip(photo + rng.normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
-    sketch = np.full((h, w), 255, np.uint8)
-    sketch[top:bottom, left:right] = 0
-    sketch[top + 1 : bottom - 1, left + 1 : right - 1] = 255
-    return sketch, photo
-
-
-def write_pairs(root: Path, count: int, seed: int = 0) -> Path:
-    """Format pairs: A/ sketches, B/ photos."""
-    rng = np.random.default_rng(seed)
-    for folder in ("A", "B"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        sketch, photo = square_pair(rng)
-        Image.fromarray(sketch).save(root / "A" / f"s{i:03d}.png")
-        Image.fromarray(photo).save(root / "B" / f"s{i:03d}.png")
-    return root
-
-
-def write_aligned(folder: Path, count: int) -> Path:
-    """Format aligned: sketch (as RGB) | photo side by side."""
-    rng = np.random.default_rng(1)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        sketch, photo = square_pair(rng)
-        Image.fromarray(np.concatenate([np.repeat(sketch[..., None], 3, 2), photo], 1)).save(
-            folder / f"{i}.png"
-        )
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the networks here are tiny, and on a busy machine a second thread waits
-    more than it works (measured: 24 iterations in 3 s instead of 40 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def pairs(tmp_path_factory):
-    return write_pairs(tmp_path_factory.mktemp("pairs"), 6)
-
-
-def full_view(data: SketchData, files: list[PairFiles], channels: int = 1) -> SketchDataset:
-    """Items at the files' own size: no zoom, crop or flip."""
-    return SketchDataset(
-        files, Augmentation(SIZE, zoom=(1.0, 1.0), flip=False), data, channels, augment=False
-    )
-
-
-def to_uint8(tensor: torch.Tensor) -> np.ndarray:
-    return np.rint((tensor.permute(1, 2, 0).numpy() + 1) * 127.5).astype(np.uint8)
-
-
-# --- data ------------------------------------------------------------------------------------------------
-
-
-def test_pairs_match_stems_in_either_direction_and_report_loners(pairs, tmp_path):
-    index = find_pairs(pairs, "pairs")
-    assert [(p.sketch.parent.name, p.photo.parent.name) for p in index.samples] == [("A", "B")] * 6
-    assert index.problems == []
-    item = full_view(SketchData("pairs"), index.samples)[0]
-    assert item["sketch"].shape == (1, *SIZE) and item["image"].shape == (3, *SIZE)
-    np.testing.assert_array_equal(
-        to_uint8(item["sketch"])[..., 0], np.array(Image.open(pairs / "A" / "s000.png"))
-    )
-    np.testing.assert_array_equal(to_uint8(item["image"]), np.array(Image.open(pairs / "B" / "s000.png")))
-
-    reverse = find_pairs(pairs, "pairs", direction="BtoA")
-    assert reverse.samples[0] == PairFiles(pairs / "A" / "s000.png", pairs / "B" / "s000.png")
-
-    split = write_pairs(tmp_path / "split" / "train", 2)  # {split}/A, {split}/B
-    Image.new("RGB", SIZE[::-1]).save(split / "B" / "lonely.png")
-    index = find_pairs(tmp_path / "split", "pairs", "train")
-    assert len(index.samples) == 2 and index.problems == [
-        f"the photo {split / 'B' / 'lonely.png'} has no sketch in {split / 'A'}"
-    ]
-
-
-def test_aligned_images_are_split_in_halves_by_direction(tmp_path):
-    folder = write_aligned(tmp_path / "aligned" / "train", 3)
-    index = find_pairs(tmp_path / "aligned", "aligned", "train")
-    assert len(index.samples) == 3 and index.samples[0] == PairFiles(folder / "0.png", folder / "0.png")
-    both = np.array(Image.open(folder / "0.png"))
-    for direction, (sketch_half, photo_half) in {"AtoB": (0, 1), "BtoA": (1, 0)}.items():
-        sketch, photo = SketchData("aligned", direction).read(index.samples[0])
-        np.testing.assert_array_equal(sketch, both[:, sketch_half * 48 : (sketch_half + 1) * 48])
-        np.testing.assert_array_equal(photo, both[:, photo_half * 48 : (photo_half + 1) * 48])
-    rgb = full_view(SketchData("aligned"), index.samples, channels=3)[0]["sketch"]
-    assert rgb.shape == (3, *SIZE)
-    torch.testing.assert_close(rgb, sketch_tensor(both[:, :48], 3))
-
-
-def test_edges_format_draws_the_sketch_of_each_random_crop(pairs):
-    index = find_pairs(pairs / "B", "edges")  # any photo folder
-    assert len(index.samples) == 6 and all(p.sketch is None for p in index.samples)
-    data = SketchData("edges", edges="canny", min_line=4)
-    dataset = SketchDataset(index.samples, Augmentation((32, 32), zoom=(1.0, 1.5)), data, 1, seed=3)
-    for key in [(0, 0), (0, 1), (4, 2)]:
-        item = dataset[key]
-        photo = to_uint8(item["image"])
-        sketch = to_uint8(item["sketch"])[..., 0]
-        np.testing.assert_array_equal(sketch, SketchStyle("canny", 1, 4)(photo))
-        assert (sketch == 0).sum() > 20 and set(np.unique(sketch)) == {0, 255}  # the outline, black on white
-
-
-def test_bsds_maps_become_black_on_white_sketches():
-    root = require_shared(DATASETS / "edges" / "bsds500").parents[1]
-    assert [len(find_pairs(root, "bsds", s).samples) for s in ("train", "val", "test")] == [200, 100, 200]
-    files = find_pairs(root, "bsds", "test").samples[0]
-    assert files.sketch.name == files.photo.with_suffix(".png").name
-    boundaries = np.array(Image.open(files.sketch))
-    sketch, photo = SketchData("bsds").read(files)
-    assert sketch.dtype == np.uint8 and sketch.shape == photo.shape[:2] == boundaries.shape
-    np.testing.assert_array_equal(sketch, 255 - boundaries)  # the annotators' mean, inverted
-    majority, _ = SketchData("bsds", bsds_agreement=0.5).read(files)
-    np.testing.assert_array_equal(majority == 0, boundaries >= 127.5)
-    assert set(np.unique(majority)) == {0, 255} and (majority == 0).sum() < (sketch < 255).sum()
-    wide, _ = SketchData("bsds", bsds_agreement=0.5, edge_width=3).read(files)
-    assert (wide == 0).sum() > 2 * (majority == 0).sum()
-    item = SketchDataset([files], Augmentation((64, 64)), SketchData("bsds"), 1)[0]
-    assert item["sketch"].shape == (1, 64, 64) and item["sketch"].min() < 0.5 < item["sketch"].max() == 1
-
-
-@pytest.mark.parametrize(
-    ("fmt", "layout", "message"),
-    [
-        ("pairs", [], "has no A/ folder (format pairs: A/ and B/)"),
-        ("bsds", ["edges/bsds500/train"], "is not a BSDS500 layout: it has no photos/bsds500/train/"),
-        ("edges", ["empty"], "no photos"),
-        ("aligned", [], "no photos"),
-    ],
-)
-def test_unusable_folders_are_named(tmp_path, fmt, layout, message):
-    for folder in layout:
-        (tmp_path / folder).mkdir(parents=True)
-    with pytest.raises(DatasetError, match=re.escape(message)):
-        find_pairs(tmp_path, fmt)
-    with pytest.raises(DatasetError, match="does not exist"):
-        find_pairs(tmp_path / "missing", fmt)
-
-
-def test_a_pair_of_different_sizes_is_reported_and_replaced(tmp_path):
-    root = write_pairs(tmp_path, 2)
-    Image.new("L", (20, 20)).save(root / "A" / "s000.png")
-    item = full_view(SketchData("pairs"), find_pairs(root, "pairs").samples)[0]
-    assert item["index"] == 1
-    assert item["problems"] == [
-        f"the sketch {root / 'A' / 's000.png'} is 20x20 but its photo {root / 'B' / 's000.png'} is 48x40"
-    ]
-
-
-# --- discriminators --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("receptive", "size"), [(1, 16), (16, 48), (70, 112), (286, 320)])
-def test_discriminator_sees_patches_of_the_chosen_size(receptive, size):
-    """The support of the gradient of one central logit w.r.t. the photo and the sketch (running
-    statistics: batch statistics would couple every pixel)."""
-    torch.manual_seed(0)
-    discriminator = conditional_discriminator(receptive, 3, 1, ndf=2).eval()
-    photo = torch.randn(1, 3, size, size, requires_grad=True)
-    sketch = torch.randn(1, 1, size, size, requires_grad=True)
-    logits = discriminator(photo, sketch)[-1]
-    logits[0, 0, logits.shape[2] // 2, logits.shape[3] // 2].backward()
-    for grad in (photo.grad, sketch.grad):
-        rows, cols = np.nonzero(grad[0].abs().sum(0).numpy())
-        assert rows.max() - rows.min() + 1 == cols.max() - cols.min() + 1 == receptive
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- training, export, resume ----------------------------------------------------------------------------

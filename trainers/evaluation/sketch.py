@@ -30,7 +30,7 @@ from engine.models.pix2pix import INFERENCE_MODES
 from engine.registry import resolve_model
 from trainers.evaluation.metrics import l1, psnr, ssim
 from trainers.evaluation.options import add_run_options
-from trainers.pix2pix import PairFiles, SketchData, add_sketch_data_arguments, find_pairs
+from trainers.sketch_data import PairFiles, SketchData, add_sketch_data_arguments, find_pairs
 
 READING_OPTIONS = ("direction", "edges", "edge_width", "min_line", "bsds_agreement")
 
