@@ -56,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="deterministic (running statistics, no dropout) or official (batch statistics + dropout "
         "noise, what the official test.py does); default: the model's",
     )
-    sketch.add_argument("--seed", type=int, help="noise seed for --mode official")
+    sketch.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="dropout noise seed of mode official (default: 0, the same photo each run)",
+    )
 
     inpaint = sub.add_parser("inpaint", help="fill the white part of a mask in a photo (LaMa)")
     _add_model_options(inpaint, "lama")

@@ -71,10 +71,10 @@ class Pix2PixTraining:
 
 
 DEFAULT_MODE_REASON = (
-    "It runs deterministic by default (BatchNorm running statistics, no dropout): the app redraws the "
-    "photo at every stroke, and the official test-time behaviour (this image's statistics and dropout "
-    "noise) repaints the whole picture at each one, while the paper found the noise to change the "
-    "output little; 'official' mode still gives that stochastic variant."
+    "It runs in the official test-time mode by default (each image's own BatchNorm statistics, as in "
+    "training at batch 1, and dropout noise that the app fixes by its seed, so a stroke does not "
+    "repaint the picture at random); the running statistics of 'deterministic' mode drift from "
+    "those at the U-Net's innermost levels."
 )
 
 
@@ -161,23 +161,17 @@ class Pix2PixRecipe(Recipe):
     # --- samples, metrics, export ----------------------------------------------------------------------
 
     def visualize(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> list[Tensor]:
+        """sketch | output in the exported model's default ("official") mode | real photo."""
         sketch = batch["sketch"].float()
         shown = sketch.expand(-1, 3, -1, -1) if sketch.shape[1] == 1 else sketch
-        return [shown, networks["G"].run(sketch, "deterministic").float(), batch["image"]]
+        return [shown, official_outputs(networks["G"], sketch), batch["image"]]
 
     def metrics(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> dict[str, float]:
         """Mean absolute difference to the real photos of the fixed batch ([-1, 1] units) in both
-        inference modes; "official" runs each image alone (its own statistics) with seeded dropout,
-        so no global random state is consumed."""
+        inference modes."""
         sketch, real = batch["sketch"].float(), batch["image"].float()
-        generator = networks["G"]
-        deterministic = generator.run(sketch, "deterministic").float()
-        official = torch.cat(
-            [
-                generator.run(sketch[i : i + 1], "official", torch.Generator(sketch.device).manual_seed(i))
-                for i in range(sketch.shape[0])
-            ]
-        ).float()
+        deterministic = networks["G"].run(sketch, "deterministic").float()
+        official = official_outputs(networks["G"], sketch)
         return {
             "sample_l1": float((deterministic - real).abs().mean()),
             "sample_l1_official": float((official - real).abs().mean()),
@@ -293,6 +287,17 @@ def default_num_downs(size: int) -> int:
     return levels
 
 
+def official_outputs(generator: nn.Module, sketch: Tensor) -> Tensor:
+    """The "official" mode image by image (its own statistics) with dropout seeded by the index, so
+    no global random state is consumed."""
+    return torch.cat(
+        [
+            generator.run(sketch[i : i + 1], "official", torch.Generator(sketch.device).manual_seed(i))
+            for i in range(sketch.shape[0])
+        ]
+    ).float()
+
+
 def recipe_from_args(args: argparse.Namespace) -> Pix2PixRecipe:
     gpu = on_gpu(args)
     num_downs = args.num_downs or default_num_downs(args.size)
@@ -306,7 +311,10 @@ def recipe_from_args(args: argparse.Namespace) -> Pix2PixRecipe:
         ngf=args.ngf or (64 if gpu else 32),
         num_downs=num_downs,
         use_dropout=not args.no_dropout,
-        default_mode="deterministic",
+        # per-image statistics, as in training at batch 1 and the official test.py: running statistics
+        # ("deterministic") drift from them at the U-Net's 1x1-2x2 inner levels, and an EMA model's
+        # outputs collapsed to black with them (measured: 7 dB PSNR against 12 dB per-image)
+        default_mode="official",
     )
     training = Pix2PixTraining(
         d_receptive=args.d_receptive,

@@ -36,7 +36,7 @@ def train(data: Path, out: Path, *extra: str) -> None:
     assert pix2pix.main(["--data", str(data), "--format", "pairs", "--out", str(out), *TINY, *extra]) == 0
 
 
-def test_training_exports_a_deterministic_sketch_model_the_engine_runs(pairs, tmp_path):
+def test_training_exports_a_sketch_model_in_the_official_mode_the_engine_runs(pairs, tmp_path):
     fast = ["--lr", "0.002"]
     train(pairs, tmp_path / "short", "--iters", "1", *fast, *QUIET)
     train(pairs, tmp_path / "long", "--iters", "40", "--sample-every", "20", *fast, "--no-progress")
@@ -52,22 +52,22 @@ def test_training_exports_a_deterministic_sketch_model_the_engine_runs(pairs, tm
     assert card.kind == "pix2pix" and card.label_set is None and card.native_size == (32, 32)
     assert card.architecture == {
         "input_nc": 1, "output_nc": 3, "ngf": 8, "num_downs": 5, "norm": "batch", "use_dropout": True,
-        "default_mode": "deterministic",
+        "default_mode": "official",
     }  # fmt: skip
-    assert "runs deterministic by default" in card.description and "every stroke" in card.description
+    assert "official test-time mode by default" in card.description and "seed" in card.description
     assert card.training["steps"] == 40 and card.training["lambda_l1"] == 100 and card.training["hardware"]
     assert card.training["betas"] == [0.5, 0.999] and card.training["d_receptive_field"] == 70
     assert card.training["sketches"]["format"] == "pairs" and "6 samples" in card.trained_on
     assert set(card.metrics) == {"sample_l1", "sample_l1_official"}
 
     model = load_model(run / "model", device="cpu")
-    assert isinstance(model, SketchModel) and model.default_mode == "deterministic"
+    assert isinstance(model, SketchModel) and model.default_mode == "official"
     sketch, photo = square_pair(np.random.default_rng(7))
-    out = model.translate(sketch)
+    out = model.translate(sketch, seed=1)
     assert out.shape == (*SIZE, 3) and out.dtype == np.uint8
-    np.testing.assert_array_equal(out, model.translate(sketch))  # deterministic
+    np.testing.assert_array_equal(out, model.translate(sketch, seed=1))  # a seed fixes the dropout noise
     assert np.abs(out.astype(float) - photo).mean() < np.abs(255.0 - photo).mean() / 2  # learnt the colours
-    assert model.translate(sketch, "official", seed=1).shape == (*SIZE, 3)
+    assert model.translate(sketch, "deterministic").shape == (*SIZE, 3)
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(pairs, tmp_path):
