@@ -123,7 +123,7 @@ def test_user_errors_are_one_line_and_exit_2(pairs, tmp_path, capsys, options, m
 
 
 def printed_rows(text: str) -> list[list[float]]:
-    return [[float(v) for v in line.split()[-3:]] for line in text.splitlines()[2:4]]
+    return [[float(v) for v in line.split()[-4:]] for line in text.splitlines()[2:4]]
 
 
 def test_evaluate_sketch_prints_the_scores_of_the_model_and_the_baseline(pairs, tmp_path, capsys):
@@ -132,8 +132,10 @@ def test_evaluate_sketch_prints_the_scores_of_the_model_and_the_baseline(pairs, 
     assert evaluate.main([*argv, "--device", "cpu", "--json", str(tmp_path / "scores.json")]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"sketch -> photo on 6 pairs of {pairs} (format pairs, split test)"
-    assert "PSNR (dB)   SSIM    L1" in out and "'tiny-pix2pix' (deterministic)" in out
-    (model_psnr, model_ssim, _), (base_psnr, base_ssim, _) = printed_rows(out)
+    assert "PSNR (dB)   SSIM    L1  lines F1" in out and "'tiny-pix2pix' (deterministic)" in out
+    (model_psnr, model_ssim, _, model_lines), (base_psnr, base_ssim, _, base_lines) = printed_rows(out)
+    assert base_lines == 0 and 0 <= model_lines <= 1  # a flat image follows no line
+    assert "lines F1 of the real photos (the ceiling for these sketches): " in out
 
     model = load_model(model_dir, device="cpu", precision="fp32")
     files = find_pairs(pairs, "pairs").samples
@@ -155,8 +157,8 @@ def test_evaluate_sketch_on_bsds_test_pairs(tmp_path, capsys):
     assert evaluate.main([*argv, "--mode", "official", "--bsds-agreement", "0.5"]) == 0
     out = capsys.readouterr().out
     assert "on 2 pairs" in out and "(format bsds, split test)" in out and "(official)" in out
-    for psnr_db, ssim_value, l1_value in printed_rows(out):
-        assert 0 < psnr_db < 40 and -1 < ssim_value < 1 and 0 < l1_value < 255
+    for psnr_db, ssim_value, l1_value, lines in printed_rows(out):
+        assert 0 < psnr_db < 40 and -1 < ssim_value < 1 and 0 < l1_value < 255 and 0 <= lines <= 1
 
 
 def test_evaluate_sketch_refuses_other_kinds_of_model(pairs, tmp_path, capsys):

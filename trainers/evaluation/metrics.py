@@ -67,3 +67,20 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     if not mask.any():
         raise ValueError("the region is empty")
     return float(values[mask].mean())
+
+
+def line_f1(drawn: np.ndarray, reference: np.ndarray, tolerance: int = 2) -> float:
+    """How well the lines of one sketch follow another's (black lines on white, grey or RGB uint8):
+    the F1 of line pixels lying within ``tolerance`` px of a line of the other sketch (precision over
+    ``drawn``, recall over ``reference``). 1: the same lines; 0: none in common, or no lines."""
+    a, b = (
+        np.asarray(s).reshape(*np.asarray(s).shape[:2], -1).mean(axis=2) < 128 for s in (drawn, reference)
+    )
+    if a.shape != b.shape:
+        raise ValueError(f"sketches differ in size: {a.shape} vs {b.shape}")
+    if not a.any() or not b.any():
+        return 0.0
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+    near_a, near_b = (cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in (a, b))
+    precision, recall = (a & near_b).sum() / a.sum(), (b & near_a).sum() / b.sum()
+    return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
