@@ -13,7 +13,6 @@ the truth or the prediction of TP / (TP + FP + FN). Don't-care pixels are left o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from engine.errors import CheckpointError
 from engine.labels import LabelSet
 from engine.models.segmenter import SegmentationModel, load_segmenter
 from trainers.data import FORMATS, DatasetError, SampleFiles, find_samples, read_example
-from trainers.evaluation.options import add_run_options
+from trainers.evaluation.options import add_run_options, write_report
 
 # label ids (H, W) and instance ids or None -> photo (H, W, 3) uint8
 Painter = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
@@ -209,6 +208,5 @@ def run(args: argparse.Namespace) -> FCNScore:
             "mean_iou_ratio": score.mean_iou_ratio,
             "card_metrics": score.card_metrics(),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+        write_report(args.json, report)
     return score

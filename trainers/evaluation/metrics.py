@@ -73,9 +73,7 @@ def line_f1(drawn: np.ndarray, reference: np.ndarray, tolerance: int = 2) -> flo
     """How well the lines of one sketch follow another's (black lines on white, grey or RGB uint8):
     the F1 of line pixels lying within ``tolerance`` px of a line of the other sketch (precision over
     ``drawn``, recall over ``reference``). 1: the same lines; 0: none in common, or no lines."""
-    a, b = (
-        np.asarray(s).reshape(*np.asarray(s).shape[:2], -1).mean(axis=2) < 128 for s in (drawn, reference)
-    )
+    a, b = _ink(drawn), _ink(reference)
     if a.shape != b.shape:
         raise ValueError(f"sketches differ in size: {a.shape} vs {b.shape}")
     if not a.any() or not b.any():
@@ -84,3 +82,9 @@ def line_f1(drawn: np.ndarray, reference: np.ndarray, tolerance: int = 2) -> flo
     near_a, near_b = (cv2.dilate(m.astype(np.uint8), kernel) > 0 for m in (a, b))
     precision, recall = (a & near_b).sum() / a.sum(), (b & near_a).sum() / b.sum()
     return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
+
+
+def _ink(sketch: np.ndarray) -> np.ndarray:
+    """Line pixels of a black-on-white sketch, grey (H, W) or RGB (H, W, 3): darker than mid-grey."""
+    sketch = np.asarray(sketch)
+    return (sketch.mean(axis=2) if sketch.ndim == 3 else sketch) < 128

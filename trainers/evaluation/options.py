@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from engine.device import PRECISIONS
@@ -24,3 +25,9 @@ def add_run_options(parser: argparse.ArgumentParser, networks: str = "the model"
         "--precision", choices=PRECISIONS, default="fp32", help=f"precision of {networks} (default: fp32)"
     )
     parser.add_argument("--json", type=Path, help="also write the scores to this JSON file (for model cards)")
+
+
+def write_report(path: Path, report: dict) -> None:
+    """The scores of ``--json`` (for model cards), creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
