@@ -301,7 +301,9 @@ class InpaintRecipe(Recipe):
 
         real_input = real.detach().requires_grad_(training.lambda_r1 > 0)
         n = real.shape[0]
-        with ctx.autocast():
+        # R1's double backward under fp16's loss scale overflows, every D step is then skipped and the
+        # shared scale collapses: with R1 on, D's pass runs in fp32
+        with ctx.autocast(enabled=not training.lambda_r1):
             outputs = ctx.nets["D"](torch.cat([fake.detach(), real_input]))
             real_logits = [out[-1][n:] for out in outputs]
             d_real, d_fake = masked_nonsaturating_d_loss(real_logits, [out[-1][:n] for out in outputs], mask)

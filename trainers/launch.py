@@ -60,17 +60,25 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="continue the run in --out exactly where its last checkpoint left it, with the options saved in "
-        "its run.json (only --iters/--epochs and --lr-decay-iters may be given, e.g. to train longer and "
-        "end with a decay)",
+        "its run.json (only --iters/--epochs, --lr-decay-iters and --time-limit may be given, e.g. to train "
+        "longer and end with a decay)",
     )
     length = group.add_mutually_exclusive_group()
     length.add_argument("--iters", type=int, help="train for this many iterations (batches)")
     length.add_argument("--epochs", type=int, help="train for this many passes over the data (default: 50)")
     group.add_argument(
         "--lr-decay-iters",
-        type=int,
-        help="over the last N iterations the learning rates fall linearly to 0, as in pix2pix and "
-        "pix2pixHD (e.g. half the run); default: 0, constant rates",
+        type=decay_length,
+        help="over the last N iterations (or the last P%% of the run, e.g. 50%%, which also suits runs that "
+        "--time-limit ends) the learning rates fall linearly to 0, as in pix2pix and pix2pixHD; default: 0, "
+        "constant rates",
+    )
+    group.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="MINUTES",
+        help="stop after this many minutes of training with a checkpoint and the export; the run's length "
+        "shrinks to the iterations that fit at the speed so far, so --lr-decay-iters still ends at 0",
     )
     group.add_argument(
         "--batch", type=int, help="images per process and iteration (default: 1 on a CPU, 4 on a GPU)"
@@ -125,6 +133,16 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def decay_length(text: str) -> tuple[int, float]:
+    """``--lr-decay-iters``: ``N`` iterations -> (N, 0.0); ``P%`` of the run -> (0, P / 100)."""
+    try:
+        return (0, float(text[:-1]) / 100) if text.endswith("%") else (int(text), 0.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of iterations or a percentage, got {text!r}"
+        ) from None
+
+
 def on_gpu(args: argparse.Namespace) -> bool:
     """Whether --device resolves to CUDA: device-dependent defaults (sizes, batch) follow it."""
     import torch
@@ -150,7 +168,9 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress,
         export=not args.no_export,
         init_from=None if args.init is None else str(Path(args.init).resolve()),
-        lr_decay_iters=args.lr_decay_iters or 0,
+        lr_decay_iters=args.lr_decay_iters[0] if args.lr_decay_iters else 0,
+        lr_decay_share=args.lr_decay_iters[1] if args.lr_decay_iters else 0.0,
+        time_limit_s=None if args.time_limit is None else args.time_limit * 60,
     )
 
 
@@ -229,7 +249,8 @@ def start_run(
         if args.iters is not None or args.epochs is not None:
             train.update(iters=args.iters, epochs=args.epochs)
         if args.lr_decay_iters is not None:
-            train.update(lr_decay_iters=args.lr_decay_iters)
+            train.update(lr_decay_iters=args.lr_decay_iters[0], lr_decay_share=args.lr_decay_iters[1])
+        train.update(time_limit_s=None if args.time_limit is None else args.time_limit * 60)
         try:
             config = TrainConfig.from_dict(train)
         except TypeError as exc:

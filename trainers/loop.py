@@ -8,6 +8,7 @@ of every process, so a run resumed after a kill continues as if it had never sto
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import random
@@ -42,6 +43,7 @@ from trainers.rundir import CHECKPOINT_FILE, MODEL_DIR
 from trainers.sampling import ResumableSampler
 
 PROGRESS_EVERY = 10  # iterations between loss updates on the progress bar
+MIN_STEPS_TO_ESTIMATE = 20  # iterations timed before a time limit shortens the run
 
 
 class TrainingError(SynthpaintError):
@@ -72,6 +74,8 @@ class TrainConfig:
     lr_decay_iters: int = (
         0  # the last N iterations lower the learning rates linearly to 0 (pix2pix's schedule)
     )
+    lr_decay_share: float = 0.0  # or the last share of the run, for runs whose length a time limit sets
+    time_limit_s: float | None = None  # stop (checkpoint, export) after this long; the length shrinks to fit
 
     def __post_init__(self) -> None:
         if (self.iters is None) == (self.epochs is None):
@@ -83,6 +87,10 @@ class TrainConfig:
                 )
         if self.lr_decay_iters < 0:
             raise TrainingError(f"--lr-decay-iters must be 0 or more, got {self.lr_decay_iters}")
+        if not 0 <= self.lr_decay_share <= 1:
+            raise TrainingError(f"--lr-decay-iters must be 0 to 100 %, got {self.lr_decay_share:.0%}")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise TrainingError(f"--time-limit must be more than 0 minutes, got {self.time_limit_s / 60:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +130,17 @@ class LoopState:
     losses: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     skipped: int = 0
+
+
+def steps_within(limit_s: float, elapsed_s: float, steps_done: int, step: int, total: int) -> int:
+    """The run's length under a time limit: ``total``, or fewer where the speed so far (``steps_done``
+    in ``elapsed_s``) says the rest would not fit, so that a learning-rate decay still ends at 0."""
+    left = limit_s - elapsed_s
+    if left <= 0:
+        return step
+    if steps_done < MIN_STEPS_TO_ESTIMATE:
+        return total
+    return min(total, step + max(1, int(left * steps_done / elapsed_s)))
 
 
 def learning_rate_factor(step: int, total: int, decay_iters: int) -> float:
@@ -166,9 +185,10 @@ class TrainingStep:
         self.optimizers = dict(optimizers)
         self.scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
 
-    def autocast(self) -> contextlib.AbstractContextManager[None]:
+    def autocast(self, enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+        """Mixed precision where the run has it on; ``enabled=False`` keeps a pass in fp32."""
         dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
-        return torch.autocast(self.device.type, dtype=dtype, enabled=self.amp)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=self.amp and enabled)
 
     def optimize(self, name: str, loss: Tensor) -> None:
         optimizer = self.optimizers[name]
@@ -376,7 +396,8 @@ class Trainer:
         monitor.scalars(self.state.step, {f"metrics/{k}": v for k, v in metrics.items()})
 
     def _schedule_learning_rates(self, total: int) -> None:
-        factor = learning_rate_factor(self.state.step, total, self.config.lr_decay_iters)
+        decay = self.config.lr_decay_iters or round(self.config.lr_decay_share * total)
+        factor = learning_rate_factor(self.state.step, total, decay)
         for name, optimizer in self.optimizers.items():
             for group, base in zip(optimizer.param_groups, self.base_lrs[name], strict=True):
                 group["lr"] = base * factor
@@ -404,6 +425,7 @@ class Trainer:
             if self.state.step >= total:
                 monitor.message(f"the run is already at step {self.state.step} of {total}")
             started = time.perf_counter()
+            began, first_step, configured = started, self.state.step, total
             batches = self._batches(loader, sampler)
             while self.state.step < total:
                 batch = next(batches)
@@ -421,6 +443,8 @@ class Trainer:
                 self.state.step += 1
                 self.state.batches_done += 1
                 self.state.images_seen += self.config.batch * self.dist.world_size
+                if self.config.time_limit_s is not None:
+                    total = self._agreed_length(began, first_step, configured)
                 for key, value in losses.items():
                     sums[key] = sums.get(key, 0) + value.detach().float()
                 count += 1
@@ -431,6 +455,12 @@ class Trainer:
                     shown = {k: float(v) / count for k, v in sums.items()}  # waits for the GPU
                     self.state.losses = shown
                 if log_now:
+                    broken = sorted(k for k, v in shown.items() if not math.isfinite(v))
+                    if broken:
+                        raise TrainingError(
+                            f"the losses {', '.join(broken)} are not finite at step {step}: training diverged. "
+                            "Resume from the last checkpoint with lower learning rates or --no-amp"
+                        )
                     monitor.scalars(step, {f"loss/{k}": v for k, v in shown.items()})
                     sums, count = {}, 0
                 monitor.advance(shown)
@@ -458,6 +488,18 @@ class Trainer:
             monitor.message(f"exported the model to {folder}")
         barrier(self.dist)
         return self.state
+
+    def _agreed_length(self, began: float, first_step: int, total: int) -> int:
+        """The run's length under the time limit, the same on every process (rank 0's estimate)."""
+        step = self.state.step
+        length = steps_within(
+            self.config.time_limit_s, time.perf_counter() - began, step - first_step, step, total
+        )
+        if self.dist.world_size > 1:
+            agreed = torch.tensor([length], device=self.device)
+            torch.distributed.broadcast(agreed, src=0)
+            length = int(agreed.item())
+        return length
 
     def _train_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         try:

@@ -42,7 +42,7 @@ class StepContext(Protocol):
     nets: Mapping[str, nn.Module]  # wrapped for multi-process training: call these for gradients
     raw: Mapping[str, nn.Module]  # the networks themselves (e.g. D's forward for G's loss)
 
-    def autocast(self) -> AbstractContextManager[None]: ...
+    def autocast(self, enabled: bool = True) -> AbstractContextManager[None]: ...
 
     def optimize(self, name: str, loss: Tensor) -> None:
         """Backward ``loss`` (scaled under mixed precision) and step optimiser ``name``."""

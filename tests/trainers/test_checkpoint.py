@@ -63,3 +63,14 @@ def test_learning_rate_stays_constant_then_falls_linearly_over_the_decay_iterati
     assert factors[:6] == [1.0] * 6
     assert factors[6:] == pytest.approx([0.8, 0.6, 0.4, 0.2])  # the last step still learns
     assert [learning_rate_factor(step, 10, 0) for step in range(10)] == [1.0] * 10
+
+
+def test_a_time_limit_shortens_the_run_to_the_steps_that_fit_at_the_speed_so_far():
+    from trainers.loop import MIN_STEPS_TO_ESTIMATE, steps_within
+
+    n = MIN_STEPS_TO_ESTIMATE
+    # n steps took 10 s, 50 s are left: 5n more steps fit
+    assert steps_within(60, 10, n, step=n, total=100 * n) == 6 * n
+    assert steps_within(60, 10, n, step=n, total=3 * n) == 3 * n  # the configured length fits
+    assert steps_within(60, 10, n - 1, step=n - 1, total=100 * n) == 100 * n  # too few steps timed yet
+    assert steps_within(60, 61, n, step=n, total=100 * n) == n  # time is up: stop at this step

@@ -183,3 +183,33 @@ def test_lr_decay_lowers_both_learning_rates_at_the_end_and_resume_can_add_it(pa
     )
     resumed = load_checkpoint(tmp_path / "constant" / "checkpoint.pt")["optimizers"]
     assert resumed["G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 2)
+
+
+def test_a_run_out_of_time_stops_early_with_a_checkpoint_and_an_export(pairs, tmp_path):
+    run = tmp_path / "timed"
+    train(pairs, run, "--iters", "100000", "--time-limit", "0.001", "--ngf", "4", "--ndf", "4", *QUIET)
+    steps = load_checkpoint(run / "checkpoint.pt")["loop"]["step"]
+    assert 1 <= steps < 100000
+    assert read_card(run / "model").training["steps"] == steps
+
+
+def test_lr_decay_can_be_a_share_of_a_run_whose_length_a_time_limit_sets(pairs, tmp_path):
+    run = tmp_path / "share"
+    train(
+        pairs,
+        run,
+        "--iters",
+        "4",
+        "--lr-decay-iters",
+        "50%",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        *QUIET,
+        "--no-export",
+    )
+    last = load_checkpoint(run / "checkpoint.pt")["optimizers"]
+    assert last["G"]["param_groups"][0]["lr"] == pytest.approx(2e-4 / 3)  # the last of 2 decayed steps
+    with pytest.raises(SystemExit):
+        train(pairs, tmp_path / "bad", "--iters", "4", "--lr-decay-iters", "half")
