@@ -458,8 +458,8 @@ class Trainer:
                     broken = sorted(k for k, v in shown.items() if not math.isfinite(v))
                     if broken:
                         raise TrainingError(
-                            f"the losses {', '.join(broken)} are not finite at step {step}: training diverged. "
-                            "Resume from the last checkpoint with lower learning rates or --no-amp"
+                            f"the losses {', '.join(broken)} are not finite at step {step}: training "
+                            "diverged. Resume from the last checkpoint with lower learning rates or --no-amp"
                         )
                     monitor.scalars(step, {f"loss/{k}": v for k, v in shown.items()})
                     sums, count = {}, 0
