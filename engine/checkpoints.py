@@ -205,16 +205,24 @@ def _load_training_checkpoint(path: Path, refusal: pickle.UnpicklingError) -> An
             ) from None
 
 
-def load_checked(module: nn.Module, state: Mapping[str, Tensor], source: str, hint: str = "") -> None:
+def load_checked(
+    module: nn.Module, state: Mapping[str, Tensor], source: str, hint: str = "", new_parts_ok: bool = False
+) -> list[str]:
     """Load ``state`` into ``module`` after checking every key and shape; name the first mismatch.
 
-    ``num_batches_tracked`` may be missing (old files); it does not affect inference.
+    ``num_batches_tracked`` may be missing (old files); it does not affect inference. With
+    ``new_parts_ok`` a top-level submodule the file has no key of at all (e.g. a branch added to a
+    model being fine-tuned) keeps its fresh weights; the names of such parts are returned.
     """
     expected = module.state_dict()
     suffix = f" ({hint})" if hint else ""
+    present = {key.split(".")[0] for key in state}
+    fresh = sorted(
+        {key.split(".")[0] for key in expected if new_parts_ok and key.split(".")[0] not in present}
+    )
     for key, value in expected.items():
         if key not in state:
-            if key.endswith("num_batches_tracked"):
+            if key.endswith("num_batches_tracked") or key.split(".")[0] in fresh:
                 continue
             raise CheckpointError(f"{source} does not fit this network: key '{key}' is missing{suffix}")
         got = tuple(state[key].shape)
@@ -227,3 +235,4 @@ def load_checked(module: nn.Module, state: Mapping[str, Tensor], source: str, hi
         if key not in expected:
             raise CheckpointError(f"{source} does not fit this network: unexpected key '{key}'{suffix}")
     module.load_state_dict(state, strict=False)
+    return fresh

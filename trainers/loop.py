@@ -284,13 +284,16 @@ class Trainer:
                 f"the model {folder} holds none of this run's networks ({', '.join(self.networks)})"
             )
         for name in used:
-            load_checked(
+            fresh = load_checked(
                 self.networks[name],
                 weights[name],
                 f"--init {folder} ({name})",
                 "give the same architecture options as that model's card; networks trained with "
                 "spectral norm cannot start from its folded weights",
+                new_parts_ok=True,
             )
+            if fresh and self.dist.is_main:
+                print(f"--init: {name}'s new parts start fresh: {', '.join(fresh)}", flush=True)
 
     def _inference_states(self) -> dict[str, dict[str, Tensor]]:
         return {name: self.recipe.inference_state(name, self.networks[name]) for name in self.ema.networks}

@@ -61,6 +61,24 @@ def test_mismatch_names_the_first_wrong_key_and_shapes():
     partial.pop("conv_img.bias")
     with pytest.raises(CheckpointError, match="'conv_img.bias' is missing"):
         load_checked(small, partial, "partial.pth")
+    # fine-tuning may add a whole branch the file lacks, but never drop part of a layer it has
+    with pytest.raises(CheckpointError, match="'conv_img.bias' is missing"):
+        load_checked(small, partial, "partial.pth", new_parts_ok=True)
+
+
+def test_a_branch_the_file_lacks_keeps_fresh_weights_when_new_parts_are_allowed():
+    from engine.colorization import GLOBAL_HINT_SIZE
+    from engine.models.colorize import ColorizationConfig, SIGGRAPHGenerator
+
+    plain = SIGGRAPHGenerator(ColorizationConfig(width=4))
+    extended = SIGGRAPHGenerator(ColorizationConfig(width=4, global_hint_channels=GLOBAL_HINT_SIZE))
+    fresh = {k: v.clone() for k, v in extended.state_dict().items() if k.startswith("global_hints.")}
+    with pytest.raises(CheckpointError, match="'global_hints.* is missing"):
+        load_checked(extended, plain.state_dict(), "plain")
+    assert load_checked(extended, plain.state_dict(), "plain", new_parts_ok=True) == ["global_hints"]
+    for key, value in extended.state_dict().items():
+        expected = fresh[key] if key.startswith("global_hints.") else plain.state_dict()[key]
+        assert torch.equal(value, expected), key
 
 
 def test_import_official_converts_a_release_and_rejects_another_label_set(tmp_path):

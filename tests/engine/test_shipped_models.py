@@ -14,11 +14,14 @@ def shipped():
 
 
 def test_every_shipped_model_is_small_and_documents_its_data_and_metrics():
+    total = 0
     for folder, card in shipped():
         size = sum(f.stat().st_size for f in folder.iterdir())
         assert size <= 60 * 2**20, f"{card.name} is {size} bytes"
+        total += size
         assert card.trained_on and card.training.get("steps") and card.training.get("hardware"), card.name
         assert card.metrics and card.license, card.name
+    assert total <= 200 * 2**20, f"the shipped models take {total} bytes together"
 
 
 def test_every_shipped_model_runs_in_its_mode():

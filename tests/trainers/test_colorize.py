@@ -19,7 +19,7 @@ from tests.trainers.test_spade import assert_same_training_state
 from trainers import colorize, evaluate
 from trainers.augment import Augmentation
 from trainers.checkpoint import load_checkpoint
-from trainers.evaluation.colorize import GREY, HINT_COUNTS, evaluate_colorization
+from trainers.evaluation.colorize import GLOBAL, GREY, HINT_COUNTS, evaluate_colorization
 from trainers.evaluation.metrics import psnr
 from trainers.hints import HintSampling
 from trainers.photos import find_photos
@@ -207,8 +207,16 @@ class Grey(SIGGRAPHGenerator):
         return torch.zeros_like(ab)
 
 
-def stand_in(network: type) -> ColorizationModel:
-    config = ColorizationConfig(width=1, crop_size=32)
+class GlobalTint(SIGGRAPHGenerator):
+    """Grey, or a fixed tint when given a global hint."""
+
+    def forward(self, lightness, ab=None, mask=None, global_hint=None, return_class_logits=False):
+        return torch.zeros_like(ab) + (0 if global_hint is None else 30)
+
+
+def stand_in(network: type, global_hints: bool = False) -> ColorizationModel:
+    channels = GLOBAL_HINT_SIZE if global_hints else 0
+    config = ColorizationConfig(width=1, crop_size=32, global_hint_channels=channels)
     card = ModelCard("stand-in", "colorization", config.to_dict(), None, config.native_size)
     return ColorizationModel(card, network(config), torch.device("cpu"), torch.float32)
 
@@ -223,6 +231,9 @@ def test_evaluation_protocol_with_stand_in_networks(photos):
     again = evaluate_colorization(stand_in(HintCopier), samples, patch_size=5).psnr
     assert again == copied  # seeded
     assert evaluate_colorization(stand_in(HintCopier), samples, patch_size=5, seed=1).psnr != copied
+    assert GLOBAL not in grey  # no branch, no row
+    tinted = evaluate_colorization(stand_in(GlobalTint, global_hints=True), samples).psnr
+    assert tinted[0] == grey[GREY] and tinted[GLOBAL] < grey[GREY]  # the row runs with the global hint
 
 
 def test_evaluation_refuses_other_kinds_of_model_and_bad_options(tiny_model, photos, tmp_path, capsys):

@@ -5,7 +5,9 @@ Each photo is scaled to cover the model's native size and centre-cropped (as the
 preview). Its hints are drawn from the real photo, seeded per photo: the first N of one random
 sequence of patches (sides 1-9 px unless ``--patch-size``, uniform locations, each carrying its
 patch's mean ab), so 2 hints are the 1-hint case plus one. The grey baseline is the photo's
-lightness with ab = 0. PSNR is in dB on RGB 0..255, averaged over the photos.
+lightness with ab = 0. Models with the global hints branch get one more row, "global": no local
+hints, the photo's own colour histogram and saturation as the global hint (as the paper measured
+its global hints network). PSNR is in dB on RGB 0..255, averaged over the photos.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 
 from engine import load_model
 from engine.checkpoints import read_card
-from engine.colorization import ColorizationModel
+from engine.colorization import ColorizationModel, global_hint_from_image
 from engine.errors import CheckpointError
 from engine.lab import lab_to_uint8, rgb2lab
 from engine.labels import read_rgb_image
@@ -33,6 +35,7 @@ from trainers.photos import find_photos
 
 HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
 GREY = "grey"  # the baseline's row in the results
+GLOBAL = "global"  # no local hints, the photo's own colour histogram and saturation as the global hint
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,15 @@ class ColorizationScores:
 
 
 def colorize_with_hints(
-    model: ColorizationModel, rgb: np.ndarray, hint_ab: np.ndarray, hint_mask: np.ndarray
+    model: ColorizationModel,
+    rgb: np.ndarray,
+    hint_ab: np.ndarray,
+    hint_mask: np.ndarray,
+    global_hint: np.ndarray | None = None,
 ) -> np.ndarray:
     """The model's colours for a photo at its working size with hint maps on that grid: a batch
-    (B, 2, H, W) ab + (B, 1, H, W) mask -> (B, H, W, 3) uint8, L taken from the photo."""
+    (B, 2, H, W) ab + (B, 1, H, W) mask [+ (B, C) global hints] -> (B, H, W, 3) uint8, L taken
+    from the photo."""
     lab = rgb2lab(rgb)
     batch = len(hint_ab)
     lightness = torch.from_numpy(lab[None, None, ..., 0].astype(np.float32)).expand(batch, -1, -1, -1)
@@ -62,6 +70,8 @@ def colorize_with_hints(
         t.to(model.device, model.dtype)
         for t in (lightness, torch.from_numpy(hint_ab), torch.from_numpy(hint_mask))
     ]
+    if global_hint is not None:
+        inputs.append(torch.from_numpy(global_hint).to(model.device, model.dtype))
     with torch.inference_mode():
         ab = model.generator(*inputs).float().permute(0, 2, 3, 1).cpu().numpy()
     return lab_to_uint8(
@@ -82,7 +92,7 @@ def evaluate_colorization(
     sampling = (
         HintSampling() if patch_size is None else HintSampling(min_size=patch_size, max_size=patch_size)
     )
-    sums = dict.fromkeys([GREY, *counts], 0.0)
+    sums = dict.fromkeys([GREY, *counts, *([GLOBAL] if model.has_global_hints else [])], 0.0)
     for number, path in enumerate(photos):
         photo = read_rgb_image(path)
         rgb = augmentation.center(photo.shape[:2]).photo(photo)
@@ -96,6 +106,12 @@ def evaluate_colorization(
         )
         for count, output in zip(counts, outputs, strict=True):
             sums[count] += psnr(output, rgb)
+        if model.has_global_hints:
+            empty = hint_maps(lab.transpose(2, 0, 1)[1:], [])
+            (output,) = colorize_with_hints(
+                model, rgb, empty[0][None], empty[1][None], global_hint_from_image(rgb)[None]
+            )
+            sums[GLOBAL] += psnr(output, rgb)
     return ColorizationScores({k: v / len(photos) for k, v in sums.items()}, len(photos), size)
 
 
