@@ -64,6 +64,7 @@ class ZoomPanView(QGraphicsView):
 
     def set_zoom(self, factor: float) -> None:
         self._fitted = False
+        self._show_scrollbars(True)
         factor = min(max(factor, 0.05), 64.0)
         self.resetTransform()
         self.scale(factor, factor)
@@ -71,6 +72,7 @@ class ZoomPanView(QGraphicsView):
 
     def fit_to_window(self) -> None:
         self._fitted = True
+        self._show_scrollbars(False)  # the whole image is in view; the pan margin needs no bars
         self.fitInView(self.content_rect(), Qt.AspectRatioMode.KeepAspectRatio)
         self.zoomChanged.emit(self.zoom)
 
@@ -79,6 +81,11 @@ class ZoomPanView(QGraphicsView):
         rect = self.content_rect()
         self.scene().setSceneRect(rect.adjusted(-rect.width(), -rect.height(), rect.width(), rect.height()))
         self.fit_to_window()
+
+    def _show_scrollbars(self, shown: bool) -> None:
+        policy = Qt.ScrollBarPolicy.ScrollBarAsNeeded if shown else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.setHorizontalScrollBarPolicy(policy)
+        self.setVerticalScrollBarPolicy(policy)
 
     def set_brush_size(self, size: int) -> None:
         self.brush_size = max(1, min(int(size), 512))

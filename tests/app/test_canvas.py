@@ -105,3 +105,13 @@ def test_wheel_zoom_and_bracket_keys_change_view_and_brush(qtbot, canvas):
     size = canvas.brush_size
     qtbot.keyClick(canvas, Qt.Key.Key_BracketRight)
     assert canvas.brush_size > size
+
+
+def test_scroll_bars_show_only_when_zoomed_in_not_while_the_painting_fits(qtbot, canvas):
+    bars = (canvas.horizontalScrollBar(), canvas.verticalScrollBar())
+    canvas.set_zoom(8.0)  # 768x512 in a 400x300 view: bars to scroll with
+    qtbot.waitUntil(lambda: all(bar.isVisible() for bar in bars))
+    canvas.fit_to_window()
+    qtbot.waitUntil(lambda: not any(bar.isVisible() for bar in bars))
+    canvas.set_zoom(canvas.zoom * 1.15)
+    qtbot.waitUntil(lambda: all(bar.isVisible() for bar in bars))  # pan margin beyond the edges
