@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from engine.colorization import global_hint_from_image
 from engine.loader import load_model
 from engine.registry import SHIPPED_MODELS, list_models
 
@@ -31,6 +32,11 @@ def test_every_shipped_model_runs_in_its_mode():
         if card.kind == "colorization":
             grey = rng.integers(0, 256, (48, 64), dtype=np.uint8)
             out = model.colorize(grey, [])
+            if model.has_global_hints:  # a red reference tints the picture
+                red = np.zeros((16, 16, 3), np.uint8)
+                red[..., 0] = 200
+                tinted = model.colorize(grey, [], global_hint=global_hint_from_image(red))
+                assert tinted[..., 0].astype(int).mean() > out[..., 0].astype(int).mean() + 2, card.name
         elif card.kind in ("spade", "pix2pixhd"):
             ids = [c.id for c in model.label_set.classes]
             labels = rng.choice(ids, size=(6, 8)).repeat(8, axis=0).repeat(8, axis=1).astype(np.int32)
