@@ -216,13 +216,14 @@ def load_checked(
     """
     expected = module.state_dict()
     suffix = f" ({hint})" if hint else ""
-    present = {key.split(".")[0] for key in state}
-    fresh = sorted(
-        {key.split(".")[0] for key in expected if new_parts_ok and key.split(".")[0] not in present}
-    )
+
+    def part(key: str) -> str:
+        return key.split(".")[0]
+
+    fresh = sorted({part(k) for k in expected} - {part(k) for k in state}) if new_parts_ok else []
     for key, value in expected.items():
         if key not in state:
-            if key.endswith("num_batches_tracked") or key.split(".")[0] in fresh:
+            if key.endswith("num_batches_tracked") or part(key) in fresh:
                 continue
             raise CheckpointError(f"{source} does not fit this network: key '{key}' is missing{suffix}")
         got = tuple(state[key].shape)

@@ -168,10 +168,19 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress,
         export=not args.no_export,
         init_from=None if args.init is None else str(Path(args.init).resolve()),
-        lr_decay_iters=args.lr_decay_iters[0] if args.lr_decay_iters else 0,
-        lr_decay_share=args.lr_decay_iters[1] if args.lr_decay_iters else 0.0,
-        time_limit_s=None if args.time_limit is None else args.time_limit * 60,
+        **decay_options(args),
+        time_limit_s=time_limit_seconds(args),
     )
+
+
+def decay_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--lr-decay-iters`` as TrainConfig fields (no decay when it is not given)."""
+    iters, share = args.lr_decay_iters or (0, 0.0)
+    return {"lr_decay_iters": iters, "lr_decay_share": share}
+
+
+def time_limit_seconds(args: argparse.Namespace) -> float | None:
+    return None if args.time_limit is None else args.time_limit * 60
 
 
 def _is_main_process() -> bool:
@@ -249,8 +258,8 @@ def start_run(
         if args.iters is not None or args.epochs is not None:
             train.update(iters=args.iters, epochs=args.epochs)
         if args.lr_decay_iters is not None:
-            train.update(lr_decay_iters=args.lr_decay_iters[0], lr_decay_share=args.lr_decay_iters[1])
-        train.update(time_limit_s=None if args.time_limit is None else args.time_limit * 60)
+            train.update(decay_options(args))
+        train.update(time_limit_s=time_limit_seconds(args))
         try:
             config = TrainConfig.from_dict(train)
         except TypeError as exc:

@@ -91,9 +91,8 @@ def evaluate_sketches(
     baseline = []
     for files in pairs:
         photo = data.read(files)[1]
-        baseline.append(
-            _scores(np.broadcast_to(colour, photo.shape), photo, 0.0)
-        )  # a flat image has no lines
+        flat = np.broadcast_to(colour, photo.shape)
+        baseline.append(_scores(flat, photo, 0.0))  # a flat image has no lines
     return SketchScores(_means(model), _means(baseline), float(np.mean(real_lines)), len(pairs), mode)
 
 
