@@ -17,10 +17,10 @@ hole, 1 or 2 px wide (the app's guide pen draws 2), and dropped for a share of t
 model also fills without a guide.
 
 Losses (LaMa): a PatchGAN with the non-saturating loss, where only patches that overlap the hole
-count as fake (the rest of a composite is the real photo), R1 gradient penalty on real photos,
-feature matching, and L1 on the known pixels (the raw prediction) and on the hole, weighted
-separately; ``--perceptual-weights`` adds a VGG19 loss (then hole L1 defaults to 0, as LaMa leaves
-the hole to its perceptual loss). Learning rates: G 1e-3, D 1e-4 (LaMa's).
+count as fake (the rest of a composite is the real photo), R1 gradient penalty on real photos
+(lazily, on every 16th D step), feature matching, and L1 on the known pixels (the raw prediction)
+and on the hole, weighted separately; ``--perceptual-weights`` adds a VGG19 loss (then hole L1
+defaults to 0, as LaMa leaves the hole to its perceptual loss). Learning rates: G 1e-3, D 1e-4 (LaMa's).
 
 Defaults follow the device: on a CPU a compact generator (ngf 32, 4 FFC blocks; D ndf 32) with
 batch 1; on a GPU big-lama's architecture (ngf 64, 18 blocks; ``--big-lama`` on a CPU) with batch 4
@@ -144,6 +144,7 @@ class InpaintTraining:
     lambda_adv: float = 10.0
     lambda_feat: float = 25.0
     lambda_r1: float = 0.001
+    r1_every: int = 16
     lambda_l1_known: float = 10.0
     lambda_l1_hole: float = 10.0
     lambda_perceptual: float = 10.0
@@ -154,6 +155,8 @@ class InpaintTraining:
     def __post_init__(self) -> None:
         if not 0 <= self.guide_dropout <= 1:
             raise TrainingError(f"--guide-dropout must be in [0, 1], got {self.guide_dropout}")
+        if self.r1_every < 1:
+            raise TrainingError(f"--r1-every must be at least 1, got {self.r1_every}")
         weights = ("adv", "feat", "r1", "l1_known", "l1_hole", "perceptual")
         for name in (f"lambda_{weight}" for weight in weights):
             if getattr(self, name) < 0:
@@ -163,6 +166,11 @@ class InpaintTraining:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def r1_due(self, step: int) -> bool:
+        """Lazy R1 (StyleGAN2): the penalty, ``r1_every`` times heavier, on every ``r1_every``-th D
+        step only; its double backward costs more than D's own pass."""
+        return self.lambda_r1 > 0 and step % self.r1_every == 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InpaintTraining:
@@ -299,17 +307,19 @@ class InpaintRecipe(Recipe):
                 losses["G/perceptual"] = training.lambda_perceptual * vgg(fake, real)
         ctx.optimize("G", sum(losses.values()))
 
-        real_input = real.detach().requires_grad_(training.lambda_r1 > 0)
+        r1_now = training.r1_due(ctx.step)
+        real_input = real.detach().requires_grad_(r1_now)
         n = real.shape[0]
         # R1's double backward under fp16's loss scale overflows, every D step is then skipped and the
-        # shared scale collapses: with R1 on, D's pass runs in fp32
-        with ctx.autocast(enabled=not training.lambda_r1):
+        # shared scale collapses: D's pass runs in fp32 on the steps with R1
+        with ctx.autocast(enabled=not r1_now):
             outputs = ctx.nets["D"](torch.cat([fake.detach(), real_input]))
             real_logits = [out[-1][n:] for out in outputs]
             d_real, d_fake = masked_nonsaturating_d_loss(real_logits, [out[-1][:n] for out in outputs], mask)
             d_losses = {"D/real": d_real, "D/fake": d_fake}
-            if training.lambda_r1:
-                d_losses["D/r1"] = training.lambda_r1 * r1_penalty(real_logits, real_input)
+            if r1_now:
+                weight = training.lambda_r1 * training.r1_every
+                d_losses["D/r1"] = weight * r1_penalty(real_logits, real_input)
         ctx.optimize("D", sum(d_losses.values()))
         return {k: v.detach() for k, v in {**losses, **d_losses}.items()}
 
@@ -347,6 +357,7 @@ class InpaintRecipe(Recipe):
             "lambda_adv": training.lambda_adv,
             "lambda_feat": training.lambda_feat,
             "lambda_r1": training.lambda_r1,
+            "r1_every": training.r1_every,
             "lambda_l1_known": training.lambda_l1_known,
             "lambda_l1_hole": training.lambda_l1_hole,
             "lambda_perceptual": training.lambda_perceptual if training.perceptual_weights else 0,
@@ -448,6 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="weight of R1, the mean squared gradient norm of D on real photos (default: %(default)s)",
     )
     losses.add_argument(
+        "--r1-every",
+        type=int,
+        default=16,
+        help="apply R1 on every N-th D step only, N times heavier (lazy R1; default: %(default)s)",
+    )
+    losses.add_argument(
         "--lambda-l1-known",
         type=float,
         default=10.0,
@@ -506,6 +523,7 @@ def recipe_from_args(args: argparse.Namespace) -> InpaintRecipe:
         lambda_adv=args.lambda_adv,
         lambda_feat=args.lambda_feat,
         lambda_r1=args.lambda_r1,
+        r1_every=args.r1_every,
         lambda_l1_known=args.lambda_l1_known,
         lambda_l1_hole=hole_l1,
         lambda_perceptual=args.lambda_perceptual,

@@ -21,6 +21,7 @@ from trainers.augment import Augmentation
 from trainers.checkpoint import load_checkpoint
 from trainers.evaluation import inpaint as evaluation
 from trainers.evaluation.metrics import psnr
+from trainers.loop import TrainingError, TrainingStep, build_optimizers
 from trainers.masks import MaskConfig
 from trainers.photos import find_photos
 
@@ -120,6 +121,26 @@ def test_only_discriminator_patches_over_the_hole_are_fake():
     assert inpaint.hole_patches(corner, logits[:1]).nonzero().tolist() == [[0, 0, 1, 3]]
 
 
+def test_r1_is_lazy_every_nth_d_step_and_n_times_heavier():
+    torch.manual_seed(0)
+    config = LaMaConfig(ngf=4, n_downsampling=2, n_blocks=1)
+    recipe = inpaint.InpaintRecipe(config, 32, inpaint.InpaintTraining(ndf=8, r1_every=4))
+    networks = recipe.build_networks()
+    ctx = TrainingStep(networks, build_optimizers(recipe, networks), torch.device("cpu"), amp=False)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 8:20, 4:30] = 1
+    batch = {"image": torch.rand(2, 3, 32, 32) * 2 - 1, "mask": mask}
+    with_r1 = []
+    for _ in range(6):
+        with_r1.append("D/r1" in recipe.train_step(batch, ctx))
+        ctx.finish()
+    assert with_r1 == [True, False, False, False, True, False]
+    assert [recipe.training.r1_due(step) for step in (0, 3, 8)] == [True, False, True]
+    assert not inpaint.InpaintTraining(lambda_r1=0).r1_due(0)
+    with pytest.raises(TrainingError, match="--r1-every must be at least 1"):
+        inpaint.InpaintTraining(r1_every=0)
+
+
 def test_a_short_run_exports_a_model_the_engine_inpaints_with(photos, tmp_path):
     run = tmp_path / "run"
     train(photos, run, "--iters", "3", "--sample-every", "3")
@@ -128,6 +149,7 @@ def test_a_short_run_exports_a_model_the_engine_inpaints_with(photos, tmp_path):
     assert card.architecture["guide_channels"] == 0 and card.architecture["ngf"] == 8
     assert card.training["steps"] == 3 and card.training["batch"] == 2 and card.training["hardware"]
     assert card.training["masks"]["coverage"] == [0.05, 0.6] and card.training["lambda_r1"] == 0.001
+    assert card.training["r1_every"] == 16
     assert set(card.training["final_losses"]) == {
         "G/adv", "G/feat", "G/l1_known", "G/l1_hole", "D/real", "D/fake", "D/r1"
     }  # fmt: skip
