@@ -5,9 +5,9 @@
 Rows: official-size SPADE (COCO release architecture) at 256² and 512², a compact CLADE model at
 256². ``--baseline`` also times a straightforward implementation of the paper (one-hot input
 tensors, resized per layer and convolved), the reference our lookup-based label convs replace.
-``--model`` times installed label-to-photo models instead, end to end as the app calls them
-(``synthesize`` of a painted map at the model's native size, with a style image when it has an
-encoder).
+``--model`` times installed models instead, end to end as the app calls them: label-to-photo
+models ``synthesize`` a painted map at their native size (with a style image when they have an
+encoder), inpainting models fill a hole in a 481x321 photo.
 """
 
 from __future__ import annotations
@@ -94,22 +94,40 @@ def time_ms(
 
 
 def time_installed_model(name: str, repeats: int) -> None:
-    """Median ms of ``synthesize`` (fresh map each call) at native size, with the style encoded once."""
+    """Median ms of one call as the app makes it while the user paints: label-to-photo models
+    ``synthesize`` a fresh map at native size (style encoded once); inpainting models ``inpaint`` a
+    481x321 photo (BSDS500's size) with a fresh hole of about a fifth of it."""
     model = load_model(name, device="cpu")
-    h, w = model.native_size
-    ids = np.array([c.id for c in model.label_set.classes], np.int32)
     rng = np.random.default_rng(0)
-    style = None
-    if getattr(model, "has_style_encoder", False):
-        style = model.encode_style(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    if model.card.kind == "lama":
+        h, w = 321, 481
+        photo = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+        def call(i: int) -> None:
+            hole = np.zeros((h, w), bool)
+            hole[40 + i : 200 + i, 100 + 2 * i : 300 + 2 * i] = True
+            model.inpaint(photo, hole)
+
+        what = "inpaint"
+    else:
+        h, w = model.native_size
+        ids = np.array([c.id for c in model.label_set.classes], np.int32)
+        style = None
+        if getattr(model, "has_style_encoder", False):
+            style = model.encode_style(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+
+        def call(i: int) -> None:
+            labels = ids[rng.integers(0, len(ids), (4, 4))].repeat(h // 4, axis=0).repeat(w // 4, axis=1)
+            model.synthesize(labels, style=style)
+
+        what = "synthesize"
     times = []
     for i in range(repeats + 2):
-        labels = ids[rng.integers(0, len(ids), (4, 4))].repeat(h // 4, axis=0).repeat(w // 4, axis=1)
         start = time.perf_counter()
-        model.synthesize(labels, style=style)
+        call(i)
         if i >= 2:
             times.append((time.perf_counter() - start) * 1000)
-    print(f"{name:24} {h}x{w} cpu float32 {statistics.median(times):9.1f} ms per synthesize", flush=True)
+    print(f"{name:24} {h}x{w} cpu float32 {statistics.median(times):9.1f} ms per {what}", flush=True)
 
 
 def main() -> None:
