@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from engine.checkpoints import ModelCard
-from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input
+from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input, with_guide_input
 from trainers.augment import Augmentation
 from trainers.discriminators import MultiscaleDiscriminator
 from trainers.edges import INK, canny_sketch, thicken
@@ -265,6 +265,10 @@ class InpaintRecipe(Recipe):
     def inference_networks(self) -> dict[str, nn.Module]:
         return {"G": FFCResNetGenerator(self.generator)}
 
+    def starting_state(self, name: str, state: Mapping[str, Tensor]) -> Mapping[str, Tensor]:
+        """A guided run may start from an unguided model: its guide input starts at zero weights."""
+        return with_guide_input(state, self.generator) if name == "G" and self.guided else state
+
     def inference_state(self, name: str, network: nn.Module) -> dict[str, Tensor]:
         return network.state_dict()
 
@@ -410,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--guided",
         action="store_true",
-        help="user-guided variant: an extra input channel with edges inside the hole (the app's guide pen)",
+        help="user-guided variant: an extra input channel with edges inside the hole (the app's guide pen); "
+        "--init may name an unguided model, whose fills it starts from",
     )
     model.add_argument(
         "--guide-dropout",

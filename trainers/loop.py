@@ -286,7 +286,7 @@ class Trainer:
         for name in used:
             fresh = load_checked(
                 self.networks[name],
-                weights[name],
+                self.recipe.starting_state(name, weights[name]),
                 f"--init {folder} ({name})",
                 "give the same architecture options as that model's card; networks trained with "
                 "spectral norm cannot start from its folded weights",

@@ -102,6 +102,11 @@ class Recipe(ABC):
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         """The exported model's card; ``fields`` are provenance (trained_on, training, metrics)."""
 
+    def starting_state(self, name: str, state: Mapping[str, Tensor]) -> Mapping[str, Tensor]:
+        """Network ``name``'s weights from an exported model (``--init``) as this run's start; a
+        recipe may widen them for an input the model did not have."""
+        return state
+
     def metrics(self, batch: Mapping[str, Any], networks: Mapping[str, nn.Module]) -> dict[str, float]:
         """Numbers about the EMA networks on the fixed sample batch, logged and put in the card."""
         return {}

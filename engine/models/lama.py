@@ -8,6 +8,7 @@ the official ``FFCResNetGenerator`` so the released state dicts load by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -270,6 +271,21 @@ class FFCResNetGenerator(nn.Module):
                 f"this LaMa generator takes {self.config.in_channels} channels, got {x.shape[1]}"
             )
         return self.model(x)
+
+
+FIRST_CONV_KEY = "model.1.ffc.convl2l.weight"  # the stem convolution, which reads the input channels
+
+
+def with_guide_input(state: Mapping[str, Tensor], config: LaMaConfig) -> dict[str, Tensor]:
+    """An unguided generator's weights for the guided ``config``: the guide channel (the last input)
+    gets zero weights in the stem, so the result fills exactly as the unguided model did until
+    training teaches it to read the guide. Weights that already have the channel pass unchanged."""
+    stem = state[FIRST_CONV_KEY]
+    missing = config.in_channels - stem.shape[1]
+    if missing <= 0:
+        return dict(state)
+    zeros = stem.new_zeros(stem.shape[0], missing, *stem.shape[2:])
+    return {**state, FIRST_CONV_KEY: torch.cat([stem, zeros], dim=1)}
 
 
 def generator_input(image: Tensor, mask: Tensor, guide: Tensor | None, config: LaMaConfig) -> Tensor:

@@ -183,6 +183,13 @@ def test_a_guided_run_exports_a_model_whose_fill_follows_the_guide(photos, tmp_p
     assert np.abs(with_guide.astype(int) - without).max() > 0
 
 
+def test_a_guided_run_can_start_from_an_unguided_model(photos, tmp_path):
+    train(photos, tmp_path / "plain", "--iters", "1")
+    plain = str(tmp_path / "plain" / "model")
+    train(photos, tmp_path / "guided", "--iters", "1", "--guided", "--init", plain)
+    assert load_model(tmp_path / "guided" / "model", device="cpu").supports_guide
+
+
 def test_resume_equals_an_uninterrupted_run(photos, tmp_path):
     """Stopped after 2 of 4 iterations (3 batches per epoch: the rest crosses an epoch, whose holes
     differ) and resumed: the same weights, EMA, optimiser moments and step as one run of 4."""

@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from engine.checkpoints import load_checked
-from engine.models.lama import FFC, FFCResNetGenerator, LaMaConfig
+from engine.models.lama import (
+    FFC,
+    FIRST_CONV_KEY,
+    FFCResNetGenerator,
+    LaMaConfig,
+    generator_input,
+    with_guide_input,
+)
 from tests.conftest import load_fixture, load_manifest
 from tests.reference_recipe import recipe_state_dict
 
@@ -140,3 +147,22 @@ def test_bf16_stays_close_to_fp32_on_the_official_fixture():
         low = generator.to(torch.bfloat16)(x.to(torch.bfloat16)).float()
     assert (low - reference).abs().mean() < 0.01
     assert (low - reference).abs().max() < 0.1
+
+
+def test_an_unguided_generator_becomes_a_guided_one_that_fills_the_same_until_trained():
+    torch.manual_seed(0)
+    plain = LaMaConfig(ngf=4, n_downsampling=2, n_blocks=1)
+    guided = LaMaConfig(ngf=4, n_downsampling=2, n_blocks=1, guide_channels=1)
+    unguided_net = FFCResNetGenerator(plain).eval()
+    state = with_guide_input(unguided_net.state_dict(), guided)
+    assert state[FIRST_CONV_KEY].shape[1] == guided.in_channels
+    guided_net = FFCResNetGenerator(guided).eval()
+    guided_net.load_state_dict(state)
+    image, mask = torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 4:28] = 1
+    guide = (torch.rand(1, 1, 32, 32) > 0.5).float()
+    with torch.no_grad():
+        expected = unguided_net(generator_input(image, mask, None, plain))
+        got = guided_net(generator_input(image, mask, guide, guided))
+    torch.testing.assert_close(got, expected)
+    assert with_guide_input(state, guided)[FIRST_CONV_KEY] is state[FIRST_CONV_KEY]  # already guided
