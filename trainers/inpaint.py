@@ -346,7 +346,7 @@ class InpaintRecipe(Recipe):
         target = (batch["image"].float() + 1) / 2
         l1 = float(region_l1(composite, target, mask)) * 255
         mse = float(((composite - target).square() * mask).sum() / (mask.sum() * 3).clamp(min=1))
-        return {"hole_l1": l1, "hole_psnr": 10 * float(np.log10(1 / max(mse, 1e-10)))}
+        return {"sample_hole_l1": l1, "sample_hole_psnr": 10 * float(np.log10(1 / max(mse, 1e-10)))}
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training

@@ -153,7 +153,7 @@ def test_a_short_run_exports_a_model_the_engine_inpaints_with(photos, tmp_path):
     assert set(card.training["final_losses"]) == {
         "G/adv", "G/feat", "G/l1_known", "G/l1_hole", "D/real", "D/fake", "D/r1"
     }  # fmt: skip
-    assert "6 photos" in card.trained_on and {"hole_l1", "hole_psnr"} <= set(card.metrics)
+    assert "6 photos" in card.trained_on and {"sample_hole_l1", "sample_hole_psnr"} <= set(card.metrics)
     grid = Image.open(run / "samples" / "step_0000003.png")
     assert grid.size == (3 * 32 + 2 * 2, 4 * 32 + 3 * 2)  # input | output | real, 4 fixed samples
 
