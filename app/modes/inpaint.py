@@ -52,6 +52,7 @@ from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
+from engine.registry import list_models
 
 LAYERS = ("photo", "mask", "guide")  # the document's planes; project layers are "inpaint_" + name
 HOLE_RGBA = (230, 40, 40, 120)
@@ -441,18 +442,39 @@ class InpaintWorkspace(ModeWorkspace):
 
     # ----- tools -----
     def set_tool(self, tool: EraseTool) -> None:
+        if tool == EraseTool.GUIDE and not (self.model is not None and self.model.supports_guide):
+            guided = self.guided_model()
+            if guided is None:
+                return
+            self.load_model(str(guided[0]))
+            self.message.emit(f"The guide pen switched to '{guided[1]}', a model that follows guide lines")
         self.canvas.set_tool(tool)
         self.tool_actions[tool].setChecked(True)
 
+    def guided_model(self) -> tuple[Path, str] | None:
+        """(folder, name) of the first installed inpainting model that takes guide sketches."""
+        for folder, card in list_models():
+            if card.kind in self.kinds and card.architecture.get("guide_channels", 0) > 0:
+                return folder, card.name
+        return None
+
     def _set_guide_support(self, model: Any) -> None:
-        """The guide pen is only on for models that take a sketch; its tooltip says why otherwise."""
+        """The guide pen is on for models that take a sketch, and for others when an installed model
+        does (picking the pen switches to it); its tooltip says which, or why it is off."""
         action = self.tool_actions[EraseTool.GUIDE]
         guided = model is not None and model.supports_guide
-        action.setEnabled(guided)
+        fallback = None if guided else self.guided_model()
+        action.setEnabled(guided or (model is not None and fallback is not None))
+        key = TOOL_KEYS[EraseTool.GUIDE]
         if guided:
-            action.setToolTip(f"{TOOL_TIPS[EraseTool.GUIDE]} ({TOOL_KEYS[EraseTool.GUIDE]})")
+            action.setToolTip(f"{TOOL_TIPS[EraseTool.GUIDE]} ({key})")
         elif model is None:
             action.setToolTip("Guide pen: needs a loaded model trained with guide sketches")
+        elif fallback is not None:
+            action.setToolTip(
+                f"{TOOL_TIPS[EraseTool.GUIDE]}: switches from '{model.card.name}' to '{fallback[1]}', "
+                f"which follows guide lines ({key})"
+            )
         else:
             action.setToolTip(
                 f"Guide pen: unavailable, the model '{model.card.name}' was not trained with guide "

@@ -211,6 +211,26 @@ def test_guide_pen_is_disabled_with_a_reason_for_a_model_without_guide_input(liv
     assert "tiny-lama" in action.toolTip() and "guide" in action.toolTip()
 
 
+def test_guide_pen_switches_to_an_installed_guided_model(qtbot, tmp_path, monkeypatch):
+    make_tiny_lama(
+        tmp_path / "home" / "models" / "tiny-lama-guided", name="tiny-lama-guided", guide_channels=1
+    )
+    ws = live_workspace(qtbot, tmp_path, monkeypatch)
+    try:
+        action = ws.tool_actions[EraseTool.GUIDE]
+        assert ws.model.card.name == "tiny-lama" and action.isEnabled()
+        assert "tiny-lama-guided" in action.toolTip()
+        action.trigger()
+        qtbot.waitUntil(lambda: ws.model.supports_guide, timeout=20000)
+        assert ws.model.card.name == "tiny-lama-guided" and ws.canvas.tool == EraseTool.GUIDE
+        assert ws.model_combo.currentText() == "tiny-lama-guided"
+        ws.load_model(str(tmp_path / "home" / "models" / "tiny-lama"))  # back to the unguided one
+        qtbot.waitUntil(lambda: not ws.model.supports_guide, timeout=20000)
+        assert ws.canvas.tool == EraseTool.ERASE and action.isEnabled()
+    finally:
+        ws.shutdown()
+
+
 def test_guide_lines_inside_the_hole_steer_a_guided_model(qtbot, tmp_path, monkeypatch):
     ws = live_workspace(qtbot, tmp_path, monkeypatch, guide_channels=1)
     try:
