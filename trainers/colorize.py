@@ -260,27 +260,23 @@ class ColorizationRecipe(Recipe):
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.config, self.training
-        fields["training"] = {
-            **fields.get("training", {}),
-            "losses": "smooth L1 on ab + colour-class cross-entropy (529 ab bins), no GAN",
-            "lambda_reg": training.lambda_reg,
-            "lambda_class": training.lambda_class,
-            "lr": training.lr,
-            "betas": list(training.betas),
-            "hints": asdict(training.hints),
-            "global_keep": self.global_keep,
-        }
         branch = ", global hints" if config.global_hint_channels else ""
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=None,
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=config.native_size,
             description=f"Colorization from colour hints (SIGGRAPH'17 network, width {config.width}{branch}) "
             "trained with synthpaint",
-            source="python -m trainers.colorize",
-            **fields,
+            training={
+                "losses": "smooth L1 on ab + colour-class cross-entropy (529 ab bins), no GAN",
+                "lambda_reg": training.lambda_reg,
+                "lambda_class": training.lambda_class,
+                "lr": training.lr,
+                "betas": list(training.betas),
+                "hints": asdict(training.hints),
+                "global_keep": self.global_keep,
+            },
         )
 
 

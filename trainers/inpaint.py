@@ -350,33 +350,29 @@ class InpaintRecipe(Recipe):
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training
-        fields["training"] = {
-            **fields.get("training", {}),
-            "masks": training.masks.to_dict(),
-            "guide": "Canny edges inside the hole" if self.guided else None,
-            "guide_dropout": training.guide_dropout if self.guided else 0,
-            "gan_loss": "nonsaturating (patches over the hole fake)",
-            "lr_g": training.lr_g,
-            "lr_d": training.lr_d,
-            "lambda_adv": training.lambda_adv,
-            "lambda_feat": training.lambda_feat,
-            "lambda_r1": training.lambda_r1,
-            "r1_every": training.r1_every,
-            "lambda_l1_known": training.lambda_l1_known,
-            "lambda_l1_hole": training.lambda_l1_hole,
-            "lambda_perceptual": training.lambda_perceptual if training.perceptual_weights else 0,
-        }
         guided = ", guided by edge sketches" if self.guided else ""
         network = f"FFC-ResNet, ngf {config.ngf}, {config.n_blocks} residual FFC blocks{guided}"
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=None,
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=self.image_size,
             description=f"LaMa inpainting ({network}) trained with synthpaint",
-            source="python -m trainers.inpaint",
-            **fields,
+            training={
+                "masks": training.masks.to_dict(),
+                "guide": "Canny edges inside the hole" if self.guided else None,
+                "guide_dropout": training.guide_dropout if self.guided else 0,
+                "gan_loss": "nonsaturating (patches over the hole fake)",
+                "lr_g": training.lr_g,
+                "lr_d": training.lr_d,
+                "lambda_adv": training.lambda_adv,
+                "lambda_feat": training.lambda_feat,
+                "lambda_r1": training.lambda_r1,
+                "r1_every": training.r1_every,
+                "lambda_l1_known": training.lambda_l1_known,
+                "lambda_l1_hole": training.lambda_l1_hole,
+                "lambda_perceptual": training.lambda_perceptual if training.perceptual_weights else 0,
+            },
         )
 
 

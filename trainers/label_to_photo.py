@@ -3,6 +3,7 @@ the optional perceptual loss. Subclasses name their config classes and implement
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, ClassVar
@@ -11,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from engine.labels import LabelSet
+from trainers.losses import GAN_LOSSES
 from trainers.perceptual import VGGPerceptualLoss
 from trainers.recipe import PairedRecipe
 
@@ -20,6 +22,31 @@ def label_colors(labels: Tensor, label_set: LabelSet) -> Tensor:
     colors = label_set.to_colors(label_set.from_channels(labels.cpu().numpy()).reshape(-1, labels.shape[-1]))
     rgb = torch.from_numpy(colors.reshape(*labels.shape, 3)).permute(0, 3, 1, 2).float()
     return (rgb / 127.5 - 1).to(labels.device)
+
+
+def add_patchgan_arguments(group: argparse._ArgumentGroup, gan_loss: str, n_layers_help: str) -> None:
+    """The multi-scale PatchGAN, feature matching and perceptual options of both recipes."""
+    group.add_argument("--ndf", type=int, help="discriminator width (default: 32 on a CPU, 64 on a GPU)")
+    group.add_argument("--num-d", type=int, default=2, help="PatchGAN scales (default: %(default)s)")
+    group.add_argument(
+        "--n-layers-d", type=int, default=4, help=f"PatchGAN conv blocks per scale ({n_layers_help})"
+    )
+    group.add_argument(
+        "--gan-loss",
+        choices=list(GAN_LOSSES),
+        default=gan_loss,
+        help="PatchGAN objective (default: %(default)s)",
+    )
+    group.add_argument(
+        "--lambda-feat", type=float, default=10.0, help="feature matching weight (default: %(default)s)"
+    )
+    group.add_argument(
+        "--vgg-weights",
+        help="torchvision VGG19 weights file: enables the perceptual loss (nothing is downloaded)",
+    )
+    group.add_argument(
+        "--lambda-vgg", type=float, default=10.0, help="perceptual loss weight (default: %(default)s)"
+    )
 
 
 class LabelToPhotoRecipe(PairedRecipe):

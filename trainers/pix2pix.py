@@ -179,29 +179,25 @@ class Pix2PixRecipe(Recipe):
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training
-        fields["training"] = {
-            **fields.get("training", {}),
-            "d_receptive_field": training.d_receptive,
-            "ndf": training.ndf,
-            "gan_loss": training.gan_loss,
-            "lambda_l1": training.lambda_l1,
-            "lr": training.lr,
-            "betas": list(training.betas),
-            "sketches": self.sketches.to_dict(),
-        }
         source = "a grey sketch, black lines on white" if config.input_nc == 1 else "an RGB image"
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=None,
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=self.image_size,
             description=(
                 f"pix2pix U-Net (input: {source}; output: a photo; ngf {config.ngf}, {config.num_downs} "
                 f"levels) trained with synthpaint. {DEFAULT_MODE_REASON}"
             ),
-            source="python -m trainers.pix2pix",
-            **fields,
+            training={
+                "d_receptive_field": training.d_receptive,
+                "ndf": training.ndf,
+                "gan_loss": training.gan_loss,
+                "lambda_l1": training.lambda_l1,
+                "lr": training.lr,
+                "betas": list(training.betas),
+                "sketches": self.sketches.to_dict(),
+            },
         )
 
 

@@ -44,7 +44,7 @@ from trainers.checkpoint import load_checkpoint
 from trainers.clustering import MIN_INSTANCE_AREA, cluster_codes, instance_codes, read_bank, write_bank
 from trainers.data import PairedDataset, item_or_replacement
 from trainers.discriminators import MultiscaleDiscriminator
-from trainers.label_to_photo import LabelToPhotoRecipe
+from trainers.label_to_photo import LabelToPhotoRecipe, add_patchgan_arguments
 from trainers.launch import PairedSource, add_data_arguments, add_loop_arguments, main_for, on_gpu
 from trainers.loop import TrainingError
 from trainers.losses import GAN_LOSSES, feature_matching_loss
@@ -302,28 +302,25 @@ class Pix2PixHDRecipe(LabelToPhotoRecipe):
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training
-        fields["training"] = {
-            **fields.get("training", {}),
-            "gan_loss": training.gan_loss,
-            "discriminator": f"{training.num_d}-scale PatchGAN, ndf {training.ndf}",
-            "lr": training.lr,
-            "betas": list(training.betas),
-            "lambda_feat": training.lambda_feat,
-            "lambda_vgg": training.lambda_vgg if training.vgg_weights else 0,
-            "niter_fix_global": training.niter_fix_global,
-            "init_global": training.init_global,
-        }
         variant = f"local x{config.n_local_enhancers}" if config.n_local_enhancers else "global"
         features = f", {config.feat_num} instance feature channels" if config.feat_num else ""
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=self.label_set.to_dict(),
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=config.native_size,
+            label_set=self.label_set,
             description=f"pix2pixHD generator ({variant}, ngf {config.ngf}{features}) trained by synthpaint",
-            source="python -m trainers.pix2pixhd",
-            **fields,
+            training={
+                "gan_loss": training.gan_loss,
+                "discriminator": f"{training.num_d}-scale PatchGAN, ndf {training.ndf}",
+                "lr": training.lr,
+                "betas": list(training.betas),
+                "lambda_feat": training.lambda_feat,
+                "lambda_vgg": training.lambda_vgg if training.vgg_weights else 0,
+                "niter_fix_global": training.niter_fix_global,
+                "init_global": training.init_global,
+            },
         )
 
 
@@ -536,27 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
         "all of G (default: 0)",
     )
     losses = parser.add_argument_group("discriminator and losses")
-    losses.add_argument("--ndf", type=int, help="discriminator width (default: 64 on a GPU, 32 on a CPU)")
-    losses.add_argument("--num-d", type=int, default=2, help="PatchGAN scales (default: %(default)s)")
-    losses.add_argument(
-        "--n-layers-d",
-        type=int,
-        default=4,
-        help="PatchGAN conv blocks per scale (default: 4 = the official n_layers_D 3)",
-    )
-    losses.add_argument(
-        "--gan-loss", choices=list(GAN_LOSSES), default="lsgan", help="PatchGAN objective (default: lsgan)"
-    )
-    losses.add_argument(
-        "--lambda-feat", type=float, default=10.0, help="feature matching weight (default: %(default)s)"
-    )
-    losses.add_argument(
-        "--vgg-weights",
-        help="torchvision VGG19 weights file: enables the perceptual loss (nothing is downloaded)",
-    )
-    losses.add_argument(
-        "--lambda-vgg", type=float, default=10.0, help="perceptual loss weight (default: %(default)s)"
-    )
+    add_patchgan_arguments(losses, "lsgan", "default: 4 = the official n_layers_D 3")
     losses.add_argument("--lr", type=float, default=0.0002, help="learning rate (default: %(default)s)")
     losses.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (default: %(default)s)")
     add_loop_arguments(parser)

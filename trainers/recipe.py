@@ -102,6 +102,30 @@ class Recipe(ABC):
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         """The exported model's card; ``fields`` are provenance (trained_on, training, metrics)."""
 
+    def card(
+        self,
+        name: str,
+        fields: Mapping[str, Any],
+        *,
+        architecture: Any,
+        native_size: tuple[int, int],
+        description: str,
+        training: Mapping[str, Any],
+        label_set: LabelSet | None = None,
+    ) -> ModelCard:
+        """The card of ``model_card``: provenance ``fields`` with this recipe's ``training`` settings
+        (losses, optimiser) added to theirs; ``architecture`` is the network config."""
+        return ModelCard(
+            name=name,
+            kind=self.kind,
+            architecture=architecture.to_dict(),
+            label_set=None if label_set is None else label_set.to_dict(),
+            native_size=native_size,
+            description=description,
+            source=f"python -m {self.module}",
+            **{**fields, "training": {**fields.get("training", {}), **training}},
+        )
+
     def starting_state(self, name: str, state: Mapping[str, Tensor]) -> Mapping[str, Tensor]:
         """Network ``name``'s weights from an exported model (``--init``) as this run's start; a
         recipe may widen them for an input the model did not have."""

@@ -130,25 +130,18 @@ class SegmenterRecipe(PairedRecipe):
         return {"sample_pixel_accuracy": scores.pixel_accuracy, "sample_mean_iou": scores.mean_iou}
 
     def model_card(self, name: str, **fields: Any) -> ModelCard:
-        fields["training"] = {
-            **fields.get("training", {}),
-            "loss": "cross-entropy",
-            "lr": self.training.lr,
-            "betas": list(self.training.betas),
-        }
         config = self.network
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=self.label_set.to_dict(),
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=self.size,
+            label_set=self.label_set,
             description=(
                 f"U-Net segmenter (width {config.width}, depth {config.depth}) for the FCN-score, "
                 "trained with synthpaint"
             ),
-            source="python -m trainers.segmenter",
-            **fields,
+            training={"loss": "cross-entropy", "lr": self.training.lr, "betas": list(self.training.betas)},
         )
 
 

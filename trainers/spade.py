@@ -39,7 +39,7 @@ from engine.models.blocks import LabelConditionedResBlock, fold_spectral_norm
 from engine.models.semantics import SemanticMap, instance_edges
 from engine.models.spade import SPADEConfig, SPADEGenerator, StyleEncoder
 from trainers.discriminators import MultiscaleDiscriminator, OASISDiscriminator
-from trainers.label_to_photo import LabelToPhotoRecipe
+from trainers.label_to_photo import LabelToPhotoRecipe, add_patchgan_arguments
 from trainers.launch import add_data_arguments, add_loop_arguments, main_for, on_gpu, train_config
 from trainers.loop import TrainingError
 from trainers.losses import (
@@ -247,27 +247,24 @@ class SPADERecipe(LabelToPhotoRecipe):
     def model_card(self, name: str, **fields: Any) -> ModelCard:
         config, training = self.generator, self.training
         lr_g, lr_d = training.learning_rates
-        fields["training"] = {
-            **fields.get("training", {}),
-            "discriminator": training.discriminator,
-            "gan_loss": "oasis segmentation" if training.discriminator == "oasis" else training.gan_loss,
-            "lr_g": lr_g,
-            "lr_d": lr_d,
-            "betas": list(training.betas),
-            "lambda_feat": training.lambda_feat if training.discriminator == "patchgan" else 0,
-            "lambda_vgg": training.lambda_vgg if training.vgg_weights else 0,
-            "lambda_kld": training.lambda_kld if config.use_vae else 0,
-        }
         noise = f", {config.noise_nc}-channel 3D noise" if config.noise_nc else ""
-        return ModelCard(
-            name=name,
-            kind=self.kind,
-            architecture=config.to_dict(),
-            label_set=self.label_set.to_dict(),
+        return self.card(
+            name,
+            fields,
+            architecture=config,
             native_size=config.native_size,
+            label_set=self.label_set,
             description=f"SPADE generator ({config.norm}, ngf {config.ngf}{noise}) trained with synthpaint",
-            source="python -m trainers.spade",
-            **fields,
+            training={
+                "discriminator": training.discriminator,
+                "gan_loss": "oasis segmentation" if training.discriminator == "oasis" else training.gan_loss,
+                "lr_g": lr_g,
+                "lr_d": lr_d,
+                "betas": list(training.betas),
+                "lambda_feat": training.lambda_feat if training.discriminator == "patchgan" else 0,
+                "lambda_vgg": training.lambda_vgg if training.vgg_weights else 0,
+                "lambda_kld": training.lambda_kld if config.use_vae else 0,
+            },
         )
 
 
@@ -330,24 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="patchgan: two-scale conditional PatchGAN + feature matching (SPADE); oasis: (N+1)-class "
         "segmentation U-Net with class-balanced cross-entropy and LabelMix (OASIS)",
     )
-    losses.add_argument("--ndf", type=int, help="discriminator width (default: 32 on a CPU, 64 on a GPU)")
-    losses.add_argument("--num-d", type=int, default=2, help="PatchGAN scales (default: %(default)s)")
-    losses.add_argument(
-        "--n-layers-d", type=int, default=4, help="PatchGAN conv blocks per scale (default: %(default)s)"
-    )
-    losses.add_argument(
-        "--gan-loss", choices=list(GAN_LOSSES), default="hinge", help="PatchGAN objective (default: hinge)"
-    )
-    losses.add_argument(
-        "--lambda-feat", type=float, default=10.0, help="feature matching weight (default: %(default)s)"
-    )
-    losses.add_argument(
-        "--vgg-weights",
-        help="torchvision VGG19 weights file: enables the perceptual loss (nothing is downloaded)",
-    )
-    losses.add_argument(
-        "--lambda-vgg", type=float, default=10.0, help="perceptual loss weight (default: %(default)s)"
-    )
+    add_patchgan_arguments(losses, "hinge", "default: %(default)s")
     losses.add_argument(
         "--lambda-kld", type=float, default=0.05, help="KL weight with --use-vae (default: %(default)s)"
     )
