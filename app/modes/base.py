@@ -7,12 +7,14 @@ it on the mode's own engine thread, newest request first, and shows the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.photo_view import PhotoView
@@ -55,6 +57,26 @@ class ModeWorkspace(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.body, 1)
         self._started = False
+
+    def add_tool_actions(
+        self, keys: Mapping[Enum, str], tips: Mapping[Enum, str], choose: Callable[[Any], None]
+    ) -> dict[Any, QAction]:
+        """One checkable toolbar action per tool (exclusive), with its shortcut key working wherever
+        the focus is inside this tab; triggering one calls ``choose(tool)``. The first is checked."""
+        group = QActionGroup(self)
+        actions = {}
+        for tool, key in keys.items():
+            action = QAction(tool.value, self, checkable=True)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(f"{tips[tool]} ({key})")
+            action.triggered.connect(lambda _=False, t=tool: choose(t))
+            group.addAction(action)
+            self.toolbar.addAction(action)
+            self.addAction(action)
+            actions[tool] = action
+        next(iter(actions.values())).setChecked(True)
+        return actions
 
     # ----- models -----
     def installed_models(self) -> list[tuple[Path, str]]:

@@ -22,7 +22,6 @@ from PIL import Image
 from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal
 from PySide6.QtGui import (
     QAction,
-    QActionGroup,
     QColor,
     QKeyEvent,
     QKeySequence,
@@ -391,19 +390,7 @@ class InpaintWorkspace(ModeWorkspace):
         bar.addAction("Open Photo…", self.open_photo_dialog)
         bar.addAction("Export…", self.export_dialog)
         bar.addSeparator()
-        group = QActionGroup(self)
-        self.tool_actions: dict[EraseTool, QAction] = {}
-        for tool, key in TOOL_KEYS.items():
-            action = QAction(tool.value, self, checkable=True)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.setToolTip(f"{TOOL_TIPS[tool]} ({key})")
-            action.triggered.connect(lambda _=False, t=tool: self.set_tool(t))
-            group.addAction(action)
-            bar.addAction(action)
-            self.addAction(action)  # so the key works while the canvas has the focus
-            self.tool_actions[tool] = action
-        self.tool_actions[EraseTool.ERASE].setChecked(True)
+        self.tool_actions = self.add_tool_actions(TOOL_KEYS, TOOL_TIPS, self.set_tool)
         self._set_guide_support(None)
         bar.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)

@@ -17,10 +17,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QColor,
-    QKeySequence,
     QPen,
     QUndoCommand,
     QUndoStack,
@@ -345,19 +342,9 @@ class SketchWorkspace(ModeWorkspace):
         bar.addWidget(_menu_button("Export", export_menu))
         bar.addSeparator()
 
-        group = QActionGroup(self)
-        self.tool_actions: dict[SketchTool, QAction] = {}
-        for tool, key in TOOL_KEYS.items():
-            action = QAction(tool.value, self, checkable=True)
-            action.setShortcut(QKeySequence(key))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.setToolTip(f"{tool.value} ({key})")
-            action.triggered.connect(lambda _=False, t=tool: self.set_tool(t))
-            group.addAction(action)
-            bar.addAction(action)
-            self.addAction(action)  # the shortcut works wherever the focus is inside this tab
-            self.tool_actions[tool] = action
-        self.tool_actions[SketchTool.PEN].setChecked(True)
+        self.tool_actions = self.add_tool_actions(
+            TOOL_KEYS, {tool: tool.value for tool in TOOL_KEYS}, self.set_tool
+        )
         bar.addWidget(QLabel(" Width "))
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
         self.width_slider.setRange(1, MAX_LINE_WIDTH)
