@@ -22,7 +22,7 @@ from engine.labels import (
     read_rgb_image,
 )
 from engine.official import KINDS, import_official
-from engine.registry import list_models, model_dirs
+from engine.registry import guided_inpainters, list_models, model_dirs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(inpaint, "lama")
     inpaint.add_argument("--image", required=True, type=Path, help="photo")
     inpaint.add_argument("--mask", required=True, type=Path, help="mask image: white = hole to fill")
-    inpaint.add_argument("--guide", type=Path, help="edge sketch steering the fill (guided models)")
+    inpaint.add_argument(
+        "--guide",
+        type=Path,
+        help="edge sketch steering the fill, white lines (without --model: the first installed guided model)",
+    )
 
     colorize = sub.add_parser("colorize", help="colour a grey photo, optionally with colour hints")
     _add_model_options(colorize, "colorization")
@@ -164,7 +168,8 @@ def run_sketch(args: argparse.Namespace) -> None:
 
 
 def run_inpaint(args: argparse.Namespace) -> None:
-    model = open_model(args.model, ("lama",), args.device)
+    guided = guided_inpainters() if args.model is None and args.guide is not None else []
+    model = open_model(str(guided[0][0]) if guided else args.model, ("lama",), args.device)
     image, mask = read_rgb_image(args.image), read_mask_image(args.mask)
     guide = read_mask_image(args.guide) if args.guide is not None else None
     photo = model.inpaint(image, mask, guide=guide)

@@ -43,6 +43,16 @@ def list_models() -> list[tuple[Path, ModelCard]]:
     return found
 
 
+def guided_inpainters() -> list[tuple[Path, ModelCard]]:
+    """Installed inpainting models that take a guide sketch (shipped first): the ones a guide
+    drawn by the user needs."""
+    return [
+        (folder, card)
+        for folder, card in list_models()
+        if card.kind == "lama" and card.architecture.get("guide_channels", 0) > 0
+    ]
+
+
 def resolve_model(name_or_path: str | Path) -> Path:
     """A model folder from a path or from the name of an installed model."""
     path = Path(name_or_path).expanduser()

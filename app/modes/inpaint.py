@@ -51,7 +51,7 @@ from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
-from engine.registry import list_models
+from engine.registry import guided_inpainters
 
 LAYERS = ("photo", "mask", "guide")  # the document's planes; project layers are "inpaint_" + name
 HOLE_RGBA = (230, 40, 40, 120)
@@ -440,10 +440,7 @@ class InpaintWorkspace(ModeWorkspace):
 
     def guided_model(self) -> tuple[Path, str] | None:
         """(folder, name) of the first installed inpainting model that takes guide sketches."""
-        for folder, card in list_models():
-            if card.kind in self.kinds and card.architecture.get("guide_channels", 0) > 0:
-                return folder, card.name
-        return None
+        return next(((folder, card.name) for folder, card in guided_inpainters()), None)
 
     def _set_guide_support(self, model: Any) -> None:
         """The guide pen is on for models that take a sketch, and for others when an installed model

@@ -230,6 +230,27 @@ def test_inpaint_fills_only_the_white_part_of_the_mask(tmp_path, capsys):
     assert "mask" in capsys.readouterr().err
 
 
+def test_inpaint_with_a_guide_and_no_model_picks_an_installed_guided_model(tmp_path, monkeypatch, capsys):
+    from engine.loader import load_model
+    from tests.factories_lama import make_tiny_lama
+
+    monkeypatch.setenv("SYNTHPAINT_HOME", str(tmp_path / "home"))
+    make_tiny_lama(tmp_path / "home" / "models" / "a-plain")  # the default without --guide
+    guided = make_tiny_lama(tmp_path / "home" / "models" / "b-guided", name="b-guided", guide_channels=1)
+    photo = np.random.default_rng(2).integers(0, 255, (40, 56, 3), dtype=np.uint8)
+    hole = np.zeros((40, 56), bool)
+    hole[8:30, 10:40] = True
+    guide = np.zeros((40, 56), np.uint8)
+    guide[20, 10:40] = 255
+    for name, array in (("photo", photo), ("mask", hole.astype(np.uint8) * 255), ("guide", guide)):
+        Image.fromarray(array).save(tmp_path / f"{name}.png")
+    args = ["inpaint", "--image", str(tmp_path / "photo.png"), "--mask", str(tmp_path / "mask.png")]
+    args += ["--guide", str(tmp_path / "guide.png"), "--device", "cpu", "-o", str(tmp_path / "out.png")]
+    assert main(args) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert np.array_equal(out, load_model(guided, device="cpu").inpaint(photo, hole, guide))
+
+
 def test_synth_with_a_pix2pixhd_model_uses_instances_and_seeded_feature_codes(tmp_path, capsys):
     from tests.factories_pix2pixhd import make_tiny_pix2pixhd
 
