@@ -38,6 +38,8 @@ TINY = [
     "0",
 ]
 QUIET = ["--no-progress", "--no-tensorboard"]
+# one thread: tiny networks run faster on it (the learning test holds on 1 or 2 threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def train(data, out, *extra: str) -> None:
@@ -66,27 +68,27 @@ def test_training_lowers_the_reconstruction_error_and_exports_a_model_the_engine
         data,
         tmp_path / "long",
         "--iters",
-        "30",
+        "60",
         "--checkpoint-every",
-        "15",
+        "30",
         "--sample-every",
-        "15",
+        "30",
         *fast,
         "--no-progress",
     )
     run = tmp_path / "long"
     before = read_card(tmp_path / "short" / "model").metrics["sample_l1"]
     after = read_card(run / "model").metrics["sample_l1"]
-    assert after < 0.5 * before, (before, after)  # measured: 0.72 -> 0.21
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000015.png", "step_0000030.png"]
-    grid = Image.open(run / "samples" / "step_0000030.png")
+    assert after < 0.5 * before, (before, after)  # measured: 0.51 -> 0.16 (1 or 2 threads)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000030.png", "step_0000060.png"]
+    grid = Image.open(run / "samples" / "step_0000060.png")
     assert grid.size == (3 * 32 + 2 * 2, 4 * 32 + 3 * 2)  # labels | output | real, 4 fixed samples
     assert any((run / "tensorboard").iterdir())
-    assert load_checkpoint(run / "checkpoint.pt")["loop"]["step"] == 30
+    assert load_checkpoint(run / "checkpoint.pt")["loop"]["step"] == 60
 
     card = read_card(run / "model")
     assert card.kind == "spade" and card.native_size == (32, 32) and card.label_set["name"] == "facades"
-    assert card.training["steps"] == 30 and card.training["batch"] == 2 and card.training["hardware"]
+    assert card.training["steps"] == 60 and card.training["batch"] == 2 and card.training["hardware"]
     assert "8 samples" in card.trained_on
     model = load_model(run / "model", device="cpu")
     labels = np.full((40, 56), 2, np.int32)
