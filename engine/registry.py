@@ -43,14 +43,15 @@ def list_models() -> list[tuple[Path, ModelCard]]:
     return found
 
 
+def takes_guide(card: ModelCard) -> bool:
+    """Whether the card's model is an inpainter that follows a guide sketch drawn in the hole."""
+    return card.kind == "lama" and card.architecture.get("guide_channels", 0) > 0
+
+
 def guided_inpainters() -> list[tuple[Path, ModelCard]]:
     """Installed inpainting models that take a guide sketch (shipped first): the ones a guide
     drawn by the user needs."""
-    return [
-        (folder, card)
-        for folder, card in list_models()
-        if card.kind == "lama" and card.architecture.get("guide_channels", 0) > 0
-    ]
+    return [(folder, card) for folder, card in list_models() if takes_guide(card)]
 
 
 def resolve_model(name_or_path: str | Path) -> Path:

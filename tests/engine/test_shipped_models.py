@@ -5,9 +5,9 @@ import pytest
 
 from engine.colorization import global_hint_from_image
 from engine.loader import load_model
-from engine.registry import SHIPPED_MODELS, list_models
+from engine.registry import SHIPPED_MODELS, list_models, takes_guide
 from tests.conftest import DATASETS, require_shared
-from trainers.evaluation.inpaint import evaluate, find_masks
+from trainers.evaluation.inpaint import GUIDED, evaluate, find_masks
 
 pytestmark = pytest.mark.shipped
 GUIDE_GAIN_DB = 0.3  # measured on these 8 pairs: +0.58 dB (inpaint-photos-guided card)
@@ -73,7 +73,7 @@ def shipped_inpainters(*, guided: bool = False) -> list:
     found = [
         folder
         for folder, card in shipped()
-        if card.kind == "lama" and (not guided or card.architecture.get("guide_channels", 0) > 0)
+        if card.kind == "lama" and (not guided or takes_guide(card))
     ]
     if not found:
         pytest.skip(f"no {'guided ' if guided else ''}inpainting model is shipped")
@@ -99,10 +99,8 @@ def test_the_shipped_guided_inpainter_follows_the_edges_of_the_missing_content()
     fills come closer to the real photo than without them."""
     pairs = large_hole_pairs()
     for folder in shipped_inpainters(guided=True):
-        model = load_model(folder, device="cpu")
-        (plain,) = evaluate(model, pairs)
-        (guided,) = evaluate(model, pairs, guide=True)
-        gains = np.subtract(guided.scores["model"]["psnr"], plain.scores["model"]["psnr"])
+        (result,) = evaluate(load_model(folder, device="cpu"), pairs, guide=True)
+        gains = np.subtract(result.scores[GUIDED]["psnr"], result.scores["model"]["psnr"])
         assert np.mean(gains) > GUIDE_GAIN_DB, (
             f"{folder.name}: gains from the guide (dB): {np.round(gains, 2)}"
         )

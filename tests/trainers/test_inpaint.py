@@ -296,6 +296,15 @@ def test_pairing_is_seeded_and_uses_the_same_photos_in_every_band(masks, tmp_pat
     assert [m.ratio for m in measured] == [side**2 / 64**2 for side in sides]
 
 
+def band_pair(photo_dir, masks, band):
+    """The photo and hole the evaluation pairs first in ``band`` (one pair per band, seed 0)."""
+    photos = find_photos([photo_dir]).samples
+    pairs = evaluation.pair_photos_and_masks(photos, evaluation.find_masks(masks), 1, 0)
+    photo_path, mask = pairs[band][0]
+    photo = np.asarray(Image.open(photo_path).convert("RGB"))
+    return photo, evaluation.resize_ids(evaluation.read_mask(mask.path), photo.shape[:2])
+
+
 def test_evaluation_prints_hole_figures_by_band_for_the_model_and_opencv(masks, tmp_path, capsys):
     model = make_tiny_lama(tmp_path / "tiny", name="tiny-lama")
     photo_dir = write_photos(tmp_path / "photos", 3, size=(48, 40))
@@ -309,17 +318,29 @@ def test_evaluation_prints_hole_figures_by_band_for_the_model_and_opencv(masks, 
     assert (rows[0][2], rows[1][0], rows[2][0]) == ("tiny-lama", "telea", "navier-stokes")
 
     # the figures are those of the pair itself: Telea's PSNR on the 30-40 % band, recomputed
-    pairs = evaluation.pair_photos_and_masks(
-        find_photos([photo_dir]).samples, evaluation.find_masks(masks), 1, 0
-    )
-    photo_path, mask = pairs[(0.3, 0.4)][0]
-    photo = np.asarray(Image.open(photo_path).convert("RGB"))
-    hole = evaluation.resize_ids(evaluation.read_mask(mask.path), photo.shape[:2])
+    photo, hole = band_pair(photo_dir, masks, (0.3, 0.4))
     telea = evaluation.cv2.inpaint(photo, hole.astype(np.uint8) * 255, 3, evaluation.cv2.INPAINT_TELEA)
     assert float(rows[7][1]) == pytest.approx(psnr(telea, photo, hole), abs=0.005)  # row "telea" of 30-40
     model_psnr, model_ssim = float(rows[6][3]), float(rows[6][4])
     assert 0 < model_psnr < 40 and -1 <= model_ssim <= 1
 
+
+def test_guided_evaluation_adds_a_row_with_edge_guides_beside_the_unguided_fill(masks, tmp_path, capsys):
+    model = make_tiny_lama(tmp_path / "tiny", name="tiny-guided", guide_channels=1)
+    photo_dir = write_photos(tmp_path / "photos", 3, size=(48, 40))
+    argv = ["inpaint", "--model", str(model), "--photos", str(photo_dir), "--masks", str(masks), "--guide"]
+    assert evaluate.main([*argv, "--limit", "1", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "edge guides" in out[0]
+    rows = [line.split() for line in out[2:]]
+    assert [row[0] for row in rows[::4]] == ["0-10", "10-20", "30-40", "50-60", "all"]
+    assert (rows[0][2], rows[1][:3], rows[2][0]) == ("tiny-guided", ["+", "edge", "guides"], "telea")
+
+    # the row is the fill given the photo's Canny edges: recomputed for the 30-40 % pair
+    photo, hole = band_pair(photo_dir, masks, (0.3, 0.4))
+    guide = (evaluation.guide_edges(photo) * 255).astype(np.uint8)
+    fill = load_model(model, device="cpu").inpaint(photo, hole, guide)
+    assert float(rows[9][3]) == pytest.approx(psnr(fill, photo, hole), abs=0.005)
 
 def test_evaluation_errors_name_the_problem(masks, tmp_path, capsys):
     photo_dir = write_photos(tmp_path / "photos", 2)

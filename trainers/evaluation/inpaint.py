@@ -34,6 +34,7 @@ from trainers.photos import find_photos
 BANDS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))  # (low, high] hole ratios
 INPAINT_RADIUS = 3  # px: the neighbourhood OpenCV's methods draw from
 OPENCV_METHODS = {"telea": cv2.INPAINT_TELEA, "navier-stokes": cv2.INPAINT_NS}
+GUIDED = "model+guide"  # the method name of a guided model's fills given the photo's edges
 RATIO_COLUMN = "hole_ratio_512_original"
 METRICS = ("psnr", "ssim", "l1")
 
@@ -132,7 +133,9 @@ def hole_scores(result: np.ndarray, photo: np.ndarray, hole: np.ndarray) -> dict
 def evaluate(
     model, pairs: dict[tuple[float, float], list[tuple[Path, HoleMask]]], *, guide: bool = False
 ) -> list[BandResult]:
-    """Fill every pair with the model and with OpenCV's methods; figures on the holes, per band."""
+    """Fill every pair with the model and with OpenCV's methods; figures on the holes, per band.
+    With ``guide`` a guided model also fills each hole given the real photo's Canny edges (method
+    ``GUIDED``), beside its fill without them, so one pass shows what the guide adds."""
     results = []
     for band, band_pairs in pairs.items():
         result = BandResult(band)
@@ -142,8 +145,10 @@ def evaluate(
             if not hole.any():
                 continue  # a hole smaller than a pixel of this photo
             result.pairs += 1
-            sketch = (guide_edges(photo) * 255).astype(np.uint8) if guide else None
-            result.add("model", hole_scores(model.inpaint(photo, hole, sketch), photo, hole))
+            result.add("model", hole_scores(model.inpaint(photo, hole), photo, hole))
+            if guide:
+                sketch = (guide_edges(photo) * 255).astype(np.uint8)
+                result.add(GUIDED, hole_scores(model.inpaint(photo, hole, sketch), photo, hole))
             hole_u8 = hole.astype(np.uint8) * 255
             for name, flag in OPENCV_METHODS.items():
                 filled = cv2.inpaint(photo, hole_u8, INPAINT_RADIUS, flag)
@@ -167,9 +172,10 @@ def format_table(results: Sequence[BandResult], model_name: str) -> str:
     """One row per band and method, then the same for every pair together ("all")."""
     lines = [f"{'hole %':<8}{'pairs':>6}  {'method':<16}{'PSNR':>8}{'SSIM':>8}{'L1':>8}"]
     for result, label in [*((r, band_label(r.band)) for r in results), (combined(results), "all")]:
-        for i, method in enumerate(["model", *OPENCV_METHODS]):
+        methods = ["model", *([GUIDED] if GUIDED in result.scores else []), *OPENCV_METHODS]
+        for i, method in enumerate(methods):
             head = f"{label:<8}{result.pairs:>6}" if i == 0 else " " * 14
-            name = model_name if method == "model" else method
+            name = {"model": model_name, GUIDED: "+ edge guides"}.get(method, method)
             figures = [result.mean(method, metric) for metric in METRICS]
             lines.append(f"{head}  {name[:15]:<16}{figures[0]:>8.2f}{figures[1]:>8.3f}{figures[2]:>8.2f}")
     return "\n".join(lines)
@@ -205,7 +211,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--guide",
         action="store_true",
-        help="give a guided model the Canny edges of the real photo (the sketch a user would draw)",
+        help="a guided model also fills each hole given the Canny edges of the real photo (the sketch a "
+        "user would draw): one more row per band",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, mps")
 
