@@ -326,7 +326,7 @@ def test_evaluation_prints_hole_figures_by_band_for_the_model_and_opencv(masks, 
 
 
 def test_guided_evaluation_adds_a_row_with_edge_guides_beside_the_unguided_fill(masks, tmp_path, capsys):
-    model = make_tiny_lama(tmp_path / "tiny", name="tiny-guided", guide_channels=1)
+    model = make_tiny_lama(tmp_path / "tiny", name="guided-inpainter-21ch", guide_channels=1)  # printed whole
     photo_dir = write_photos(tmp_path / "photos", 3, size=(48, 40))
     argv = ["inpaint", "--model", str(model), "--photos", str(photo_dir), "--masks", str(masks), "--guide"]
     assert evaluate.main([*argv, "--limit", "1", "--device", "cpu"]) == 0
@@ -334,7 +334,8 @@ def test_guided_evaluation_adds_a_row_with_edge_guides_beside_the_unguided_fill(
     assert "edge guides" in out[0]
     rows = [line.split() for line in out[2:]]
     assert [row[0] for row in rows[::4]] == ["0-10", "10-20", "30-40", "50-60", "all"]
-    assert (rows[0][2], rows[1][:3], rows[2][0]) == ("tiny-guided", ["+", "edge", "guides"], "telea")
+    assert rows[0][2] == "guided-inpainter-21ch"
+    assert (rows[1][:3], rows[2][0]) == (["+", "edge", "guides"], "telea")
 
     # the row is the fill given the photo's Canny edges: recomputed for the 30-40 % pair
     photo, hole = band_pair(photo_dir, masks, (0.3, 0.4))

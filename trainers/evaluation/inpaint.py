@@ -170,14 +170,15 @@ def combined(results: Sequence[BandResult]) -> BandResult:
 
 def format_table(results: Sequence[BandResult], model_name: str) -> str:
     """One row per band and method, then the same for every pair together ("all")."""
-    lines = [f"{'hole %':<8}{'pairs':>6}  {'method':<16}{'PSNR':>8}{'SSIM':>8}{'L1':>8}"]
+    width = max(16, len(model_name) + 1)  # the model's full name: a cut one may read as another model
+    lines = [f"{'hole %':<8}{'pairs':>6}  {'method':<{width}}{'PSNR':>8}{'SSIM':>8}{'L1':>8}"]
     for result, label in [*((r, band_label(r.band)) for r in results), (combined(results), "all")]:
         methods = ["model", *([GUIDED] if GUIDED in result.scores else []), *OPENCV_METHODS]
         for i, method in enumerate(methods):
             head = f"{label:<8}{result.pairs:>6}" if i == 0 else " " * 14
             name = {"model": model_name, GUIDED: "+ edge guides"}.get(method, method)
             figures = [result.mean(method, metric) for metric in METRICS]
-            lines.append(f"{head}  {name[:15]:<16}{figures[0]:>8.2f}{figures[1]:>8.3f}{figures[2]:>8.2f}")
+            lines.append(f"{head}  {name:<{width}}{figures[0]:>8.2f}{figures[1]:>8.3f}{figures[2]:>8.2f}")
     return "\n".join(lines)
 
 
