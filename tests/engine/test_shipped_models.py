@@ -5,11 +5,15 @@ import pytest
 
 from engine.colorization import global_hint_from_image
 from engine.loader import load_model
+from engine.models.segmenter import load_segmenter
 from engine.registry import SHIPPED_MODELS, list_models, takes_guide
 from tests.conftest import DATASETS, require_shared
+from trainers.data import find_samples
+from trainers.evaluation.fcn_score import FACADES_SEGMENTER, fcn_score, label_painter
 from trainers.evaluation.inpaint import GUIDED, evaluate, find_masks
 
 pytestmark = pytest.mark.shipped
+FCN_PAIRS = 40  # the first facades/test pairs; the cards' figures are over all 106
 GUIDE_GAIN_DB = 0.3  # measured on these 8 pairs: +0.58 dB; on 300 (trainers.evaluate --guide): +0.69 to +0.91
 
 
@@ -104,3 +108,31 @@ def test_the_shipped_guided_inpainter_follows_the_edges_of_the_missing_content()
         assert np.mean(gains) > GUIDE_GAIN_DB, (
             f"{folder.name}: gains from the guide (dB): {np.round(gains, 2)}"
         )
+
+
+def facades_test_pairs() -> list:
+    return find_samples(require_shared(DATASETS / "facades"), "facades", "test").samples
+
+
+def test_the_shipped_facades_segmenter_scores_the_real_test_photos_as_the_cards_say():
+    """Row (a) of every facades card's FCN-score: mean IoU 0.311 on the 106 held-out real photos."""
+    segmenter = load_segmenter(FACADES_SEGMENTER, device="cpu")
+    pairs = facades_test_pairs()
+    score = fcn_score(lambda ids, instances: np.zeros((*ids.shape, 3), np.uint8), segmenter, pairs)
+    assert score.pairs == 106
+    assert score.real.mean_iou == pytest.approx(0.3109, abs=0.002)
+    assert score.real.pixel_accuracy == pytest.approx(0.636, abs=0.002)
+    assert score.synthesized.mean_iou < 0.1  # a black picture shows none of the painted classes
+
+
+def test_the_shipped_facades_models_paint_what_the_segmenter_finds_in_real_photos():
+    """Issue #8's label-to-photo goal on held-out pairs: FCN mean IoU of the synthesized photos at
+    least 0.9 x that of the real ones (the pix2pix protocol, as ``trainers.evaluate labels``)."""
+    segmenter = load_segmenter(FACADES_SEGMENTER, device="cpu")
+    pairs = facades_test_pairs()[:FCN_PAIRS]
+    models = [folder for folder, card in shipped() if (card.label_set or {}).get("name") == "facades"]
+    assert models, "no facades model is shipped"
+    for folder in models:
+        model = load_model(folder, device="cpu")
+        score = fcn_score(label_painter(model, segmenter.label_set), segmenter, pairs)
+        assert score.mean_iou_ratio >= 0.9, f"{folder.name}: FCN mean IoU ratio {score.mean_iou_ratio:.3f}"
