@@ -136,3 +136,29 @@ def test_the_shipped_facades_models_paint_what_the_segmenter_finds_in_real_photo
         model = load_model(folder, device="cpu")
         score = fcn_score(label_painter(model, segmenter.label_set), segmenter, pairs)
         assert score.mean_iou_ratio >= 0.9, f"{folder.name}: FCN mean IoU ratio {score.mean_iou_ratio:.3f}"
+
+
+def test_the_shipped_instance_model_restyles_one_window_from_its_bank():
+    """The instance tool's promise: picking another bank look for one window changes that window
+    and leaves the rest of the picture nearly as it was."""
+    models = [folder for folder, card in shipped() if card.kind == "pix2pixhd"]
+    if not models:
+        pytest.skip("no pix2pixHD model is shipped")
+    for folder in models:
+        model = load_model(folder, device="cpu")
+        window = next(c.id for c in model.label_set.classes if c.name == "window")
+        looks = model.feature_choices(window)
+        assert len(looks) >= 2, f"{folder.name} ships no bank of window looks"
+        facade = next(c.id for c in model.label_set.classes if c.name == "facade")
+        labels = np.full((256, 256), facade, np.int32)
+        instances = labels.copy()
+        for k, (y, x) in enumerate([(40, 40), (40, 160), (160, 40), (160, 160)], start=1):
+            labels[y : y + 56, x : x + 56] = window
+            instances[y : y + 56, x : x + 56] = window * 1000 + k
+        def paint(look: np.ndarray) -> np.ndarray:
+            return model.synthesize(labels, instances, features={window * 1000 + 1: look}).astype(int)
+
+        first = paint(looks[0])
+        differences = [np.abs(paint(look) - first) for look in looks[1:]]
+        changed = max(differences, key=lambda d: d[40:96, 40:96].mean())
+        assert changed[40:96, 40:96].mean() > 3 * changed[160:216, 160:216].mean() + 1, folder.name
