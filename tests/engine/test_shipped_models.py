@@ -155,10 +155,8 @@ def test_the_shipped_instance_model_restyles_one_window_from_its_bank():
         for k, (y, x) in enumerate([(40, 40), (40, 160), (160, 40), (160, 160)], start=1):
             labels[y : y + 56, x : x + 56] = window
             instances[y : y + 56, x : x + 56] = window * 1000 + k
-        def paint(look: np.ndarray) -> np.ndarray:
-            return model.synthesize(labels, instances, features={window * 1000 + 1: look}).astype(int)
-
-        first = paint(looks[0])
-        differences = [np.abs(paint(look) - first) for look in looks[1:]]
+        one = window * 1000 + 1
+        pictures = [model.synthesize(labels, instances, features={one: look}).astype(int) for look in looks]
+        differences = [np.abs(picture - pictures[0]) for picture in pictures[1:]]
         changed = max(differences, key=lambda d: d[40:96, 40:96].mean())
         assert changed[40:96, 40:96].mean() > 3 * changed[160:216, 160:216].mean() + 1, folder.name
