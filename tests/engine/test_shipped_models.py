@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from engine.colorization import global_hint_from_image
+from engine.instance_synthesis import THING_ID_BASE
 from engine.loader import load_model
 from engine.models.segmenter import load_segmenter
 from engine.registry import SHIPPED_MODELS, list_models, takes_guide
@@ -114,9 +115,13 @@ def facades_test_pairs() -> list:
     return find_samples(require_shared(DATASETS / "facades"), "facades", "test").samples
 
 
-def test_the_shipped_facades_segmenter_scores_the_real_test_photos_as_the_cards_say():
+@pytest.fixture(scope="module")
+def segmenter():
+    return load_segmenter(FACADES_SEGMENTER, device="cpu")
+
+
+def test_the_shipped_facades_segmenter_scores_the_real_test_photos_as_the_cards_say(segmenter):
     """Row (a) of every facades card's FCN-score: mean IoU 0.311 on the 106 held-out real photos."""
-    segmenter = load_segmenter(FACADES_SEGMENTER, device="cpu")
     pairs = facades_test_pairs()
     score = fcn_score(lambda ids, instances: np.zeros((*ids.shape, 3), np.uint8), segmenter, pairs)
     assert score.pairs == 106
@@ -125,10 +130,9 @@ def test_the_shipped_facades_segmenter_scores_the_real_test_photos_as_the_cards_
     assert score.synthesized.mean_iou < 0.1  # a black picture shows none of the painted classes
 
 
-def test_the_shipped_facades_models_paint_what_the_segmenter_finds_in_real_photos():
+def test_the_shipped_facades_models_paint_what_the_segmenter_finds_in_real_photos(segmenter):
     """Issue #8's label-to-photo goal on held-out pairs: FCN mean IoU of the synthesized photos at
     least 0.9 x that of the real ones (the pix2pix protocol, as ``trainers.evaluate labels``)."""
-    segmenter = load_segmenter(FACADES_SEGMENTER, device="cpu")
     pairs = facades_test_pairs()[:FCN_PAIRS]
     models = [folder for folder, card in shipped() if (card.label_set or {}).get("name") == "facades"]
     assert models, "no facades model is shipped"
@@ -146,16 +150,15 @@ def test_the_shipped_instance_model_restyles_one_window_from_its_bank():
         pytest.skip("no pix2pixHD model is shipped")
     for folder in models:
         model = load_model(folder, device="cpu")
-        window = next(c.id for c in model.label_set.classes if c.name == "window")
+        window = model.label_set.by_name("window").id
         looks = model.feature_choices(window)
         assert len(looks) >= 2, f"{folder.name} ships no bank of window looks"
-        facade = next(c.id for c in model.label_set.classes if c.name == "facade")
-        labels = np.full((256, 256), facade, np.int32)
+        labels = np.full((256, 256), model.label_set.by_name("facade").id, np.int32)
         instances = labels.copy()
         for k, (y, x) in enumerate([(40, 40), (40, 160), (160, 40), (160, 160)], start=1):
             labels[y : y + 56, x : x + 56] = window
-            instances[y : y + 56, x : x + 56] = window * 1000 + k
-        one = window * 1000 + 1
+            instances[y : y + 56, x : x + 56] = window * THING_ID_BASE + k
+        one = window * THING_ID_BASE + 1
         pictures = [model.synthesize(labels, instances, features={one: look}).astype(int) for look in looks]
         differences = [np.abs(picture - pictures[0]) for picture in pictures[1:]]
         changed = max(differences, key=lambda d: d[40:96, 40:96].mean())
