@@ -147,6 +147,7 @@ class InpaintTraining:
     r1_every: int = 16
     lambda_l1_known: float = 10.0
     lambda_l1_hole: float = 10.0
+    lambda_l2_hole: float = 0.0
     lambda_perceptual: float = 10.0
     perceptual_weights: str | None = None
     lr_g: float = 0.001
@@ -157,7 +158,7 @@ class InpaintTraining:
             raise TrainingError(f"--guide-dropout must be in [0, 1], got {self.guide_dropout}")
         if self.r1_every < 1:
             raise TrainingError(f"--r1-every must be at least 1, got {self.r1_every}")
-        weights = ("adv", "feat", "r1", "l1_known", "l1_hole", "perceptual")
+        weights = ("adv", "feat", "r1", "l1_known", "l1_hole", "l2_hole", "perceptual")
         for name in (f"lambda_{weight}" for weight in weights):
             if getattr(self, name) < 0:
                 raise TrainingError(
@@ -167,6 +168,12 @@ class InpaintTraining:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def adversarial(self) -> bool:
+        """Whether G learns from D at all; without it D is neither run nor trained (a pure
+        reconstruction fine-tune, which is what raises PSNR most)."""
+        return self.lambda_adv > 0 or self.lambda_feat > 0
+
     def r1_due(self, step: int) -> bool:
         """Lazy R1 (StyleGAN2): the penalty, ``r1_every`` times heavier, on every ``r1_every``-th D
         step only; its double backward costs more than D's own pass."""
@@ -174,7 +181,7 @@ class InpaintTraining:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InpaintTraining:
-        return cls(**{**data, "masks": MaskConfig.from_dict(data["masks"])})
+        return cls(**{"lambda_l2_hole": 0.0, **data, "masks": MaskConfig.from_dict(data["masks"])})
 
 
 def to_signed(image: Tensor) -> Tensor:
@@ -205,6 +212,12 @@ def region_l1(a: Tensor, b: Tensor, region: Tensor) -> Tensor:
     """Mean absolute difference over the pixels where ``region`` (N, 1, H, W) is 1, per sample, then
     averaged over the batch (so the value does not depend on how a batch is split over processes)."""
     per_sample = ((a.float() - b.float()).abs() * region).sum((1, 2, 3))
+    return (per_sample / (region.sum((1, 2, 3)) * a.shape[1]).clamp(min=1)).mean()
+
+
+def region_mse(a: Tensor, b: Tensor, region: Tensor) -> Tensor:
+    """Like ``region_l1`` with squared differences: the loss whose minimum is the best PSNR."""
+    per_sample = ((a.float() - b.float()).square() * region).sum((1, 2, 3))
     return (per_sample / (region.sum((1, 2, 3)) * a.shape[1]).clamp(min=1)).mean()
 
 
@@ -294,30 +307,43 @@ class InpaintRecipe(Recipe):
         with ctx.autocast():
             predicted, composite = self._fill(batch, ctx.nets["G"])
             fake = to_signed(composite)
-            with frozen(ctx.raw["D"]):
-                fake_out = ctx.raw["D"](fake)
-                losses = {"G/adv": training.lambda_adv * nonsaturating_g_loss([out[-1] for out in fake_out])}
-                if training.lambda_feat:
-                    with torch.no_grad():
-                        real_out = ctx.raw["D"](real)
-                    losses["G/feat"] = training.lambda_feat * feature_matching_loss(fake_out, real_out)
+            losses = self._adversarial_g_losses(fake, real, ctx) if training.adversarial else {}
             target = (real + 1) / 2
             if training.lambda_l1_known:
                 losses["G/l1_known"] = training.lambda_l1_known * region_l1(predicted, target, 1 - mask)
             if training.lambda_l1_hole:
                 losses["G/l1_hole"] = training.lambda_l1_hole * region_l1(predicted, target, mask)
+            if training.lambda_l2_hole:
+                losses["G/l2_hole"] = training.lambda_l2_hole * region_mse(predicted, target, mask)
             vgg = self.vgg(real.device)
             if vgg is not None:
                 losses["G/perceptual"] = training.lambda_perceptual * vgg(fake, real)
         ctx.optimize("G", sum(losses.values()))
+        if training.adversarial:
+            losses |= self._d_step(fake.detach(), real, mask, ctx)
+        return {k: v.detach() for k, v in losses.items()}
 
+    def _adversarial_g_losses(self, fake: Tensor, real: Tensor, ctx: StepContext) -> dict[str, Tensor]:
+        training = self.training
+        with frozen(ctx.raw["D"]):
+            fake_out = ctx.raw["D"](fake)
+            losses = {"G/adv": training.lambda_adv * nonsaturating_g_loss([out[-1] for out in fake_out])}
+            if training.lambda_feat:
+                with torch.no_grad():
+                    real_out = ctx.raw["D"](real)
+                losses["G/feat"] = training.lambda_feat * feature_matching_loss(fake_out, real_out)
+        return losses
+
+    def _d_step(self, fake: Tensor, real: Tensor, mask: Tensor, ctx: StepContext) -> dict[str, Tensor]:
+        """D on the composites (only hole patches fake) and the real photos, with lazy R1."""
+        training = self.training
         r1_now = training.r1_due(ctx.step)
         real_input = real.detach().requires_grad_(r1_now)
         n = real.shape[0]
         # R1's double backward under fp16's loss scale overflows, every D step is then skipped and the
         # shared scale collapses: D's pass runs in fp32 on the steps with R1
         with ctx.autocast(enabled=not r1_now):
-            outputs = ctx.nets["D"](torch.cat([fake.detach(), real_input]))
+            outputs = ctx.nets["D"](torch.cat([fake, real_input]))
             real_logits = [out[-1][n:] for out in outputs]
             d_real, d_fake = masked_nonsaturating_d_loss(real_logits, [out[-1][:n] for out in outputs], mask)
             d_losses = {"D/real": d_real, "D/fake": d_fake}
@@ -325,7 +351,7 @@ class InpaintRecipe(Recipe):
                 weight = training.lambda_r1 * training.r1_every
                 d_losses["D/r1"] = weight * r1_penalty(real_logits, real_input)
         ctx.optimize("D", sum(d_losses.values()))
-        return {k: v.detach() for k, v in {**losses, **d_losses}.items()}
+        return d_losses
 
     # --- samples, metrics, export ----------------------------------------------------------------------
 
@@ -371,6 +397,7 @@ class InpaintRecipe(Recipe):
                 "r1_every": training.r1_every,
                 "lambda_l1_known": training.lambda_l1_known,
                 "lambda_l1_hole": training.lambda_l1_hole,
+                "lambda_l2_hole": training.lambda_l2_hole,
                 "lambda_perceptual": training.lambda_perceptual if training.perceptual_weights else 0,
             },
         )
@@ -477,6 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="L1 weight on the hole (default: 10, or 0 with --perceptual-weights, as LaMa)",
     )
     losses.add_argument(
+        "--lambda-l2-hole",
+        type=float,
+        default=0.0,
+        help="mean squared error weight on the hole, what PSNR measures (default: %(default)s)",
+    )
+    losses.add_argument(
         "--perceptual-weights",
         help="torchvision VGG19 weights file: enables the perceptual loss (nothing is downloaded)",
     )
@@ -527,6 +560,7 @@ def recipe_from_args(args: argparse.Namespace) -> InpaintRecipe:
         r1_every=args.r1_every,
         lambda_l1_known=args.lambda_l1_known,
         lambda_l1_hole=hole_l1,
+        lambda_l2_hole=args.lambda_l2_hole,
         lambda_perceptual=args.lambda_perceptual,
         perceptual_weights=args.perceptual_weights,
         lr_g=args.lr_g,

@@ -141,6 +141,33 @@ def test_r1_is_lazy_every_nth_d_step_and_n_times_heavier():
         inpaint.InpaintTraining(r1_every=0)
 
 
+def test_without_adversarial_weights_d_is_left_alone_and_the_hole_mse_is_trained():
+    torch.manual_seed(0)
+    config = LaMaConfig(ngf=4, n_downsampling=2, n_blocks=1)
+    training = inpaint.InpaintTraining(ndf=8, lambda_adv=0, lambda_feat=0, lambda_l1_hole=0, lambda_l2_hole=5)
+    recipe = inpaint.InpaintRecipe(config, 32, training)
+    networks = recipe.build_networks()
+    d_before = {k: v.clone() for k, v in networks["D"].state_dict().items()}
+    ctx = TrainingStep(networks, build_optimizers(recipe, networks), torch.device("cpu"), amp=False)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 8:20, 4:30] = 1
+    batch = {"image": torch.full((2, 3, 32, 32), 0.4), "mask": mask}  # a flat photo: easy to fill
+    first = recipe.train_step(batch, ctx)
+    ctx.finish()
+    for _ in range(20):
+        last = recipe.train_step(batch, ctx)
+        ctx.finish()
+    assert set(first) == {"G/l1_known", "G/l2_hole"}
+    assert float(last["G/l2_hole"]) < 0.8 * float(first["G/l2_hole"])
+    assert all(torch.equal(v, d_before[k]) for k, v in networks["D"].state_dict().items())
+    hole_mse = inpaint.region_mse(torch.ones(1, 3, 4, 4), torch.zeros(1, 3, 4, 4), mask[:1, :, :4, :4])
+    assert float(hole_mse) == 0  # no hole pixel in that corner: nothing to count
+    everywhere = torch.ones(1, 1, 4, 4)
+    assert (
+        float(inpaint.region_mse(torch.full((1, 3, 4, 4), 0.5), torch.zeros(1, 3, 4, 4), everywhere)) == 0.25
+    )
+
+
 def test_a_short_run_exports_a_model_the_engine_inpaints_with(photos, tmp_path):
     run = tmp_path / "run"
     train(photos, run, "--iters", "3", "--sample-every", "3")
@@ -342,6 +369,7 @@ def test_guided_evaluation_adds_a_row_with_edge_guides_beside_the_unguided_fill(
     guide = (evaluation.guide_edges(photo) * 255).astype(np.uint8)
     fill = load_model(model, device="cpu").inpaint(photo, hole, guide)
     assert float(rows[9][3]) == pytest.approx(psnr(fill, photo, hole), abs=0.005)
+
 
 def test_evaluation_errors_name_the_problem(masks, tmp_path, capsys):
     photo_dir = write_photos(tmp_path / "photos", 2)
