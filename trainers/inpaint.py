@@ -148,6 +148,7 @@ class InpaintTraining:
     lambda_l1_known: float = 10.0
     lambda_l1_hole: float = 10.0
     lambda_l2_hole: float = 0.0
+    frozen_norm: bool = False
     lambda_perceptual: float = 10.0
     perceptual_weights: str | None = None
     lr_g: float = 0.001
@@ -181,7 +182,14 @@ class InpaintTraining:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InpaintTraining:
-        return cls(**{"lambda_l2_hole": 0.0, **data, "masks": MaskConfig.from_dict(data["masks"])})
+        return cls(
+            **{
+                "lambda_l2_hole": 0.0,
+                "frozen_norm": False,
+                **data,
+                "masks": MaskConfig.from_dict(data["masks"]),
+            }
+        )
 
 
 def to_signed(image: Tensor) -> Tensor:
@@ -219,6 +227,14 @@ def region_mse(a: Tensor, b: Tensor, region: Tensor) -> Tensor:
     """Like ``region_l1`` with squared differences: the loss whose minimum is the best PSNR."""
     per_sample = ((a.float() - b.float()).square() * region).sum((1, 2, 3))
     return (per_sample / (region.sum((1, 2, 3)) * a.shape[1]).clamp(min=1)).mean()
+
+
+def freeze_batch_norms(network: nn.Module) -> None:
+    """Normalise with the stored statistics and leave them as they are (eval mode). Fine-tuning a
+    model trained at batch 32 with small batches otherwise moves them and costs PSNR."""
+    for module in network.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.eval()
 
 
 class InpaintRecipe(Recipe):
@@ -304,6 +320,8 @@ class InpaintRecipe(Recipe):
         """G first (the composite kept for D's step: one generator pass per iteration), then D with R1."""
         real, mask = batch["image"], batch["mask"]
         training = self.training
+        if training.frozen_norm:
+            freeze_batch_norms(ctx.raw["G"])
         with ctx.autocast():
             predicted, composite = self._fill(batch, ctx.nets["G"])
             fake = to_signed(composite)
@@ -398,6 +416,7 @@ class InpaintRecipe(Recipe):
                 "lambda_l1_known": training.lambda_l1_known,
                 "lambda_l1_hole": training.lambda_l1_hole,
                 "lambda_l2_hole": training.lambda_l2_hole,
+                "frozen_norm": training.frozen_norm,
                 "lambda_perceptual": training.lambda_perceptual if training.perceptual_weights else 0,
             },
         )
@@ -510,6 +529,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="mean squared error weight on the hole, what PSNR measures (default: %(default)s)",
     )
     losses.add_argument(
+        "--frozen-norm",
+        action="store_true",
+        help="keep the generator's batch-norm statistics as --init left them: for fine-tuning with "
+        "small batches (a CPU), whose statistics would otherwise drift",
+    )
+    losses.add_argument(
         "--perceptual-weights",
         help="torchvision VGG19 weights file: enables the perceptual loss (nothing is downloaded)",
     )
@@ -561,6 +586,7 @@ def recipe_from_args(args: argparse.Namespace) -> InpaintRecipe:
         lambda_l1_known=args.lambda_l1_known,
         lambda_l1_hole=hole_l1,
         lambda_l2_hole=args.lambda_l2_hole,
+        frozen_norm=args.frozen_norm,
         lambda_perceptual=args.lambda_perceptual,
         perceptual_weights=args.perceptual_weights,
         lr_g=args.lr_g,

@@ -168,6 +168,26 @@ def test_without_adversarial_weights_d_is_left_alone_and_the_hole_mse_is_trained
     )
 
 
+def test_frozen_norm_keeps_the_generators_batch_norm_statistics():
+    torch.manual_seed(0)
+    config = LaMaConfig(ngf=4, n_downsampling=2, n_blocks=1)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 8:20, 4:30] = 1
+    batch = {"image": torch.rand(2, 3, 32, 32) * 2 - 1, "mask": mask}
+    moved = []
+    for frozen in (False, True):
+        recipe = inpaint.InpaintRecipe(config, 32, inpaint.InpaintTraining(ndf=8, frozen_norm=frozen))
+        networks = recipe.build_networks()
+        before = {k: v.clone() for k, v in networks["G"].state_dict().items()}
+        ctx = TrainingStep(networks, build_optimizers(recipe, networks), torch.device("cpu"), amp=False)
+        recipe.train_step(batch, ctx)
+        ctx.finish()
+        changed = {k for k, v in networks["G"].state_dict().items() if not torch.equal(v, before[k])}
+        moved.append(any("running_" in k for k in changed))
+        assert any(k.endswith("conv.weight") or "convl2l.weight" in k for k in changed)  # G trains either way
+    assert moved == [True, False]
+
+
 def test_a_short_run_exports_a_model_the_engine_inpaints_with(photos, tmp_path):
     run = tmp_path / "run"
     train(photos, run, "--iters", "3", "--sample-every", "3")
