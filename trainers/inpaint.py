@@ -21,6 +21,9 @@ count as fake (the rest of a composite is the real photo), R1 gradient penalty o
 (lazily, on every 16th D step), feature matching, and L1 on the known pixels (the raw prediction)
 and on the hole, weighted separately; ``--perceptual-weights`` adds a VGG19 loss (then hole L1
 defaults to 0, as LaMa leaves the hole to its perceptual loss). Learning rates: G 1e-3, D 1e-4 (LaMa's).
+For fine-tuning towards PSNR, ``--lambda-l2-hole`` adds the hole's mean squared error, GAN weights
+of 0 skip D, and ``--frozen-norm`` keeps the batch-norm statistics of ``--init``'s model, which
+small batches would otherwise move.
 
 Defaults follow the device: on a CPU a compact generator (ngf 32, 4 FFC blocks; D ndf 32) with
 batch 1; on a GPU big-lama's architecture (ngf 64, 18 blocks; ``--big-lama`` on a CPU) with batch 4
@@ -172,7 +175,7 @@ class InpaintTraining:
     @property
     def adversarial(self) -> bool:
         """Whether G learns from D at all; without it D is neither run nor trained (a pure
-        reconstruction fine-tune, which is what raises PSNR most)."""
+        reconstruction fine-tune, e.g. towards PSNR with ``lambda_l2_hole``)."""
         return self.lambda_adv > 0 or self.lambda_feat > 0
 
     def r1_due(self, step: int) -> bool:
@@ -317,7 +320,8 @@ class InpaintRecipe(Recipe):
         return predicted, mask * predicted + (1 - mask) * image
 
     def train_step(self, batch: Mapping[str, Any], ctx: StepContext) -> dict[str, Tensor]:
-        """G first (the composite kept for D's step: one generator pass per iteration), then D with R1."""
+        """G first (the composite kept for D's step: one generator pass per iteration), then, unless
+        the GAN terms are off, D with R1."""
         real, mask = batch["image"], batch["mask"]
         training = self.training
         if training.frozen_norm:
