@@ -185,14 +185,7 @@ class InpaintTraining:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InpaintTraining:
-        return cls(
-            **{
-                "lambda_l2_hole": 0.0,
-                "frozen_norm": False,
-                **data,
-                "masks": MaskConfig.from_dict(data["masks"]),
-            }
-        )
+        return cls(**{**data, "masks": MaskConfig.from_dict(data["masks"])})
 
 
 def to_signed(image: Tensor) -> Tensor:
@@ -219,17 +212,22 @@ def masked_nonsaturating_d_loss(real: Logits, fake: Logits, mask: Tensor) -> tup
     return d_real, d_fake / len(fake)
 
 
+def region_mean(difference: Tensor, region: Tensor) -> Tensor:
+    """Mean of a per-pixel ``difference`` over the pixels where ``region`` (N, 1, H, W) is 1, per
+    sample, then averaged over the batch (so the value does not depend on how a batch is split over
+    processes)."""
+    per_sample = (difference * region).sum((1, 2, 3))
+    return (per_sample / (region.sum((1, 2, 3)) * difference.shape[1]).clamp(min=1)).mean()
+
+
 def region_l1(a: Tensor, b: Tensor, region: Tensor) -> Tensor:
-    """Mean absolute difference over the pixels where ``region`` (N, 1, H, W) is 1, per sample, then
-    averaged over the batch (so the value does not depend on how a batch is split over processes)."""
-    per_sample = ((a.float() - b.float()).abs() * region).sum((1, 2, 3))
-    return (per_sample / (region.sum((1, 2, 3)) * a.shape[1]).clamp(min=1)).mean()
+    """Mean absolute difference over ``region`` (see ``region_mean``)."""
+    return region_mean((a.float() - b.float()).abs(), region)
 
 
 def region_mse(a: Tensor, b: Tensor, region: Tensor) -> Tensor:
-    """Like ``region_l1`` with squared differences: the loss whose minimum is the best PSNR."""
-    per_sample = ((a.float() - b.float()).square() * region).sum((1, 2, 3))
-    return (per_sample / (region.sum((1, 2, 3)) * a.shape[1]).clamp(min=1)).mean()
+    """Mean squared difference over ``region``: the loss whose minimum is the best PSNR."""
+    return region_mean((a.float() - b.float()).square(), region)
 
 
 def freeze_batch_norms(network: nn.Module) -> None:
