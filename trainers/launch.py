@@ -281,8 +281,9 @@ def start_run(
         recipe = source.new_recipe(args, index, make_recipe)
         data["samples"] = len(index.samples)
     elif len(index.samples) != data["samples"]:
+        where = data.get("root") or ", ".join(data["roots"])
         print(
-            f"warning: {data['root']} now holds {len(index.samples)} samples, not {data['samples']}: "
+            f"warning: {where} now holds {len(index.samples)} samples, not {data['samples']}: "
             "the data order after the resume differs from the interrupted run's",
             file=sys.stderr,
         )

@@ -2,15 +2,16 @@
 sketches into photos, and export it as a model the app's Sketch tab opens.
 
     python -m trainers.pix2pix --data ../shared/datasets --format bsds --out runs/bsds
-    python -m trainers.pix2pix --data ~/photos --format edges --edges xdog --out runs/photos
+    python -m trainers.pix2pix --data ~/photos --data ~/more --format edges --edges xdog --out runs/photos
     python -m trainers.pix2pix --data edges2shoes --format aligned --direction AtoB --out runs/shoes
     torchrun --nproc-per-node 4 -m trainers.pix2pix ...    (several GPUs or machines: DDP)
     python -m trainers.pix2pix --out runs/bsds --resume    (continue after a stop or a crash)
 
 Data (--format): pairs (A/ sketches, B/ photos with matching stems), aligned (side-by-side A|B
-images, as pix2pix's datasets), edges (any photo folder: sketches drawn on the fly by Canny or
-XDoG) or bsds (BSDS500's human boundary maps with their photos). Sketches are grey, black lines
-on white, as the app draws them (--input-nc 3 keeps colour inputs, e.g. label images).
+images, as pix2pix's datasets), edges (any photo folders, --data repeated, --exclude lists:
+sketches drawn on the fly by Canny or XDoG) or bsds (BSDS500's human boundary maps with their
+photos). Sketches are grey, black lines on white, as the app draws them (--input-nc 3 keeps
+colour inputs, e.g. label images).
 
 As in the paper (Isola et al., CVPR 2017): U-Net generator with dropout as its only noise, a
 conditional PatchGAN judging (photo, sketch) pairs with a receptive field of 70x70 pixels (1 =
@@ -27,7 +28,6 @@ import argparse
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -213,7 +213,6 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", type=Path, help="dataset folder (required unless --resume)")
     add_sketch_data_arguments(parser)
     augment = parser.add_argument_group("augmentation")
     augment.add_argument(

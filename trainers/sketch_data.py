@@ -104,15 +104,24 @@ def find_pairs(root: str | Path, fmt: str, split: str = "train", direction: str 
             if not folder.is_dir():
                 raise DatasetError(f"{root} is not a BSDS500 layout: it has no {folder.relative_to(root)}/")
         index = match_folders(edges, photos)
-    else:
+    elif fmt == "aligned":
         photos = find_photos([_split_folder(root, split)])
-        index = PairIndex(
-            [PairFiles(p, p if fmt == "aligned" else None) for p in photos.samples], photos.problems
-        )
+        index = PairIndex([PairFiles(p, p) for p in photos.samples], photos.problems)
+    else:
+        index = find_photos_to_draw([root], split)
     if not index.samples:
         first = f" ({index.problems[0]})" if index.problems else ""
         raise DatasetError(f"found no complete sketch/photo pairs in {root} as format '{fmt}'{first}")
     return index
+
+
+def find_photos_to_draw(
+    roots: Sequence[str | Path], split: str = "train", exclude: Sequence[str | Path] = ()
+) -> PairIndex:
+    """Format edges: the photos under each root's ``split`` folder (the root itself when it has
+    none), minus those named in the ``exclude`` lists, as pairs whose sketch is drawn from the photo."""
+    photos = find_photos([_split_folder(Path(root), split) for root in roots], exclude)
+    return PairIndex([PairFiles(p) for p in photos.samples], photos.problems)
 
 
 @dataclass(frozen=True)
@@ -268,8 +277,20 @@ class SketchSource(DataSource):
     """Sketch/photo pairs in one of ``SKETCH_FORMATS``; ``make_recipe(args)`` builds the recipe."""
 
     def describe(self, args: argparse.Namespace) -> dict[str, Any]:
+        """Format edges reads any number of photo folders (``roots``, ``exclude`` lists); the paired
+        formats one dataset folder (``root``)."""
+        folders = [str(Path(p).resolve()) for p in args.data]
+        if args.format == "edges":
+            where = {"roots": folders, "exclude": [str(Path(p).resolve()) for p in args.exclude]}
+        elif len(folders) > 1 or args.exclude:
+            raise DatasetError(
+                f"format {args.format} reads one dataset folder: several --data and --exclude are for "
+                "format edges (photos)"
+            )
+        else:
+            where = {"root": folders[0]}
         return {
-            "root": str(Path(args.data).resolve()),
+            **where,
             "split": args.split,
             "zoom": args.zoom,
             "flip": not args.no_flip,
@@ -277,6 +298,8 @@ class SketchSource(DataSource):
         }
 
     def scan(self, data: Mapping[str, Any]) -> PairIndex:
+        if "roots" in data:
+            return find_photos_to_draw(data["roots"], data["split"], data["exclude"])
         return find_pairs(data["root"], data["format"], data["split"], data["direction"])
 
     def new_recipe(self, args: argparse.Namespace, index: Any, make_recipe: Callable[..., Recipe]) -> Recipe:
@@ -297,6 +320,20 @@ def add_sketch_data_arguments(parser: argparse.ArgumentParser, *, evaluation: bo
     """The options that say how pairs are read (training, and ``trainers.evaluate sketch``, whose
     defaults are None: the values the model was trained with, from its card)."""
     group = parser.add_argument_group("data")
+    if not evaluation:
+        group.add_argument(
+            "--data",
+            type=Path,
+            action="append",
+            help="dataset folder; format edges: photo folder, repeat for several (required unless --resume)",
+        )
+        group.add_argument(
+            "--exclude",
+            type=Path,
+            action="append",
+            default=[],
+            help="format edges: text file listing photo file names to leave out, one per line (repeatable)",
+        )
     group.add_argument(
         "--format",
         choices=list(SKETCH_FORMATS),

@@ -16,7 +16,7 @@ from engine.sketch import SketchModel
 from tests.conftest import DATASETS, require_shared
 from tests.factories import make_tiny_spade
 from tests.factories_pix2pix import make_tiny_pix2pix
-from tests.trainers.sketch_pairs import SIZE, square_pair
+from tests.trainers.sketch_pairs import SIZE, square_pair, write_pairs
 from tests.trainers.test_spade import assert_same_training_state
 from trainers import evaluate, pix2pix
 from trainers.checkpoint import load_checkpoint
@@ -110,6 +110,7 @@ def test_help_explains_every_option():
         ),
         (["--format", "bsds"], "is not a BSDS500 layout"),
         (["--edge-width", "0"], "--edge-width must be at least 1 pixel"),
+        (["--exclude", "skip.txt"], "format pairs reads one dataset folder"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(pairs, tmp_path, capsys, options, message):
@@ -117,6 +118,19 @@ def test_user_errors_are_one_line_and_exit_2(pairs, tmp_path, capsys, options, m
     assert pix2pix.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_format_edges_trains_on_several_photo_folders_minus_the_exclude_lists(pairs, tmp_path):
+    more = write_pairs(tmp_path / "more", 2, seed=5) / "B"
+    skip = tmp_path / "skip.txt"
+    skip.write_text("s001.png\n")  # one photo of each folder has that name
+    run = tmp_path / "run"
+    argv = ["--data", str(pairs / "B"), "--data", str(more), "--exclude", str(skip), "--format", "edges"]
+    assert pix2pix.main([*argv, "--out", str(run), *TINY, "--iters", "1", *QUIET]) == 0
+    card = read_card(run / "model")
+    assert card.trained_on.startswith("6 photos of ") and str(more.resolve()) in card.trained_on
+    assert f"minus those listed in {skip.resolve()}" in card.trained_on
+    assert card.training["sketches"]["format"] == "edges"
 
 
 # --- evaluation ------------------------------------------------------------------------------------------

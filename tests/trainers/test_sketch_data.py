@@ -14,7 +14,14 @@ from tests.trainers.sketch_pairs import SIZE, square_pair, write_pairs
 from trainers.augment import Augmentation
 from trainers.data import DatasetError
 from trainers.edges import SketchStyle
-from trainers.sketch_data import PairFiles, SketchData, SketchDataset, find_pairs, sketch_tensor
+from trainers.sketch_data import (
+    PairFiles,
+    SketchData,
+    SketchDataset,
+    find_pairs,
+    find_photos_to_draw,
+    sketch_tensor,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -89,6 +96,18 @@ def test_edges_format_draws_the_sketch_of_each_random_crop(pairs):
         sketch = to_uint8(item["sketch"])[..., 0]
         np.testing.assert_array_equal(sketch, SketchStyle("canny", 1, 4)(photo))
         assert (sketch == 0).sum() > 20 and set(np.unique(sketch)) == {0, 255}  # the outline, black on white
+
+
+def test_photos_to_draw_come_from_each_folders_split_minus_the_exclude_lists(pairs, tmp_path):
+    (tmp_path / "flat" / "x").mkdir(parents=True)
+    (tmp_path / "flat" / "x" / "one.png").write_bytes((pairs / "B" / "s000.png").read_bytes())
+    skip = tmp_path / "skip.txt"
+    skip.write_text("s002\n")
+    index = find_photos_to_draw([pairs, tmp_path / "flat"], "B", [skip])  # pairs/B is the split folder
+    names = [p.photo.name for p in index.samples]
+    assert names == ["s000.png", "s001.png", "s003.png", "s004.png", "s005.png", "one.png"]
+    assert all(p.sketch is None for p in index.samples)
+    assert index.problems == [f"{pairs / 'B' / 's002.png'} is on an exclude list"]
 
 
 def test_bsds_maps_become_black_on_white_sketches():
