@@ -3,6 +3,7 @@ holes and guides per sample, the same network input as the engine, the LaMa disc
 exported models the engine inpaints with, exact resume, and the evaluation table."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -370,6 +371,15 @@ def test_evaluation_prints_hole_figures_by_band_for_the_model_and_opencv(masks, 
     assert float(rows[7][1]) == pytest.approx(psnr(telea, photo, hole), abs=0.005)  # row "telea" of 30-40
     model_psnr, model_ssim = float(rows[6][3]), float(rows[6][4])
     assert 0 < model_psnr < 40 and -1 <= model_ssim <= 1
+
+    # --json: the same figures, and the gain over the better OpenCV method, for model cards
+    assert evaluate.main([*argv, "--limit", "1", "--device", "cpu", "--json", str(tmp_path / "r.json")]) == 0
+    bands = json.loads((tmp_path / "r.json").read_text())["bands"]
+    assert list(bands) == ["0-10", "10-20", "30-40", "50-60", "all"] and bands["all"]["pairs"] == 4
+    band = bands["30-40"]
+    assert band["telea"]["psnr"] == pytest.approx(float(rows[7][1]), abs=0.005)
+    opencv = max(band["telea"]["psnr"], band["navier-stokes"]["psnr"])
+    assert band["gain_db_over_opencv"] == pytest.approx(band["model"]["psnr"] - opencv)
 
 
 def test_guided_evaluation_adds_a_row_with_edge_guides_beside_the_unguided_fill(masks, tmp_path, capsys):

@@ -28,6 +28,7 @@ from engine.errors import CheckpointError, InputImageError, SynthpaintError
 from engine.labels import read_rgb_image
 from engine.session import resize_ids
 from trainers.evaluation.metrics import l1, psnr, ssim
+from trainers.evaluation.options import write_report
 from trainers.inpaint import guide_edges
 from trainers.photos import find_photos
 
@@ -182,6 +183,21 @@ def format_table(results: Sequence[BandResult], model_name: str) -> str:
     return "\n".join(lines)
 
 
+def report(results: Sequence[BandResult]) -> dict[str, dict]:
+    """Per band (and "all"): pairs, each method's mean figures and the model's PSNR gain over the
+    better OpenCV method, as the model cards give them."""
+    bands = {}
+    for result, label in [*((r, band_label(r.band)) for r in results), (combined(results), "all")]:
+        means = {m: {k: round(result.mean(m, k), 4) for k in METRICS} for m in result.scores}
+        opencv = max(means[m]["psnr"] for m in OPENCV_METHODS)
+        bands[label] = {
+            "pairs": result.pairs,
+            **means,
+            "gain_db_over_opencv": round(means["model"]["psnr"] - opencv, 4),
+        }
+    return bands
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", required=True, help="inpainting model: an installed name or a model folder"
@@ -216,6 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "user would draw): one more row per band",
     )
     parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cpu, cuda, mps")
+    parser.add_argument("--json", type=Path, help="also write the scores to this JSON file (for model cards)")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -240,3 +257,17 @@ def run(args: argparse.Namespace) -> None:
         "PSNR (dB), SSIM and L1 (0..255) on the holes"
     )
     print(format_table(results, model.card.name))
+    if args.json:
+        write_report(
+            args.json,
+            {
+                "task": "inpaint",
+                "model": str(args.model),
+                "photos": [str(p) for p in args.photos],
+                "masks": str(args.masks),
+                "limit": args.limit,
+                "seed": args.seed,
+                "guide": args.guide,
+                "bands": report(results),
+            },
+        )
