@@ -20,14 +20,14 @@ from engine.checkpoints import save_model
 from engine.errors import CheckpointError, SynthpaintError
 from trainers.checkpoint import load_checkpoint
 from trainers.recipe import load_recipe
-from trainers.rundir import CHECKPOINT_FILE, read_run_file
+from trainers.rundir import CHECKPOINT_FILE, data_folders, read_run_file
 
 
 def data_summary(data: Mapping[str, Any]) -> str:
     """What a run trained on, from its ``run.json`` data: a paired dataset or photo folders."""
     if "roots" in data:
         excluded = f" minus those listed in {', '.join(data['exclude'])}" if data.get("exclude") else ""
-        return f"{data['samples']} photos of {', '.join(data['roots'])}{excluded}"
+        return f"{data['samples']} photos of {data_folders(data)}{excluded}"
     return f"{data['samples']} samples of {data['root']} (format {data['format']}, split {data['split']})"
 
 

@@ -20,7 +20,7 @@ from trainers.data import FORMATS, PairedDataset, dataset_label_set, find_sample
 from trainers.distributed import shutdown_distributed
 from trainers.loop import TrainConfig, Trainer, TrainingError, default_workers
 from trainers.recipe import PairedRecipe, Recipe, load_recipe
-from trainers.rundir import CHECKPOINT_FILE, read_run_file, write_run_file
+from trainers.rundir import CHECKPOINT_FILE, data_folders, read_run_file, write_run_file
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -281,9 +281,8 @@ def start_run(
         recipe = source.new_recipe(args, index, make_recipe)
         data["samples"] = len(index.samples)
     elif len(index.samples) != data["samples"]:
-        where = data.get("root") or ", ".join(data["roots"])
         print(
-            f"warning: {where} now holds {len(index.samples)} samples, not {data['samples']}: "
+            f"warning: {data_folders(data)} now holds {len(index.samples)} samples, not {data['samples']}: "
             "the data order after the resume differs from the interrupted run's",
             file=sys.stderr,
         )

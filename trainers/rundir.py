@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,8 @@ def read_run_file(run_dir: str | Path) -> dict[str, Any]:
     if not isinstance(run, dict) or run.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path} is not a synthpaint run file")
     return run
+
+
+def data_folders(data: Mapping[str, Any]) -> str:
+    """Where a run's data is, from its ``run.json`` data: one dataset folder or photo folders."""
+    return data["root"] if "root" in data else ", ".join(data["roots"])

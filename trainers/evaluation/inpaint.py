@@ -169,11 +169,16 @@ def combined(results: Sequence[BandResult]) -> BandResult:
     return total
 
 
+def labelled_bands(results: Sequence[BandResult]) -> list[tuple[BandResult, str]]:
+    """Each band with its label, then every pair together as "all"."""
+    return [*((r, band_label(r.band)) for r in results), (combined(results), "all")]
+
+
 def format_table(results: Sequence[BandResult], model_name: str) -> str:
     """One row per band and method, then the same for every pair together ("all")."""
     width = max(16, len(model_name) + 1)  # the model's full name: a cut one may read as another model
     lines = [f"{'hole %':<8}{'pairs':>6}  {'method':<{width}}{'PSNR':>8}{'SSIM':>8}{'L1':>8}"]
-    for result, label in [*((r, band_label(r.band)) for r in results), (combined(results), "all")]:
+    for result, label in labelled_bands(results):
         methods = ["model", *([GUIDED] if GUIDED in result.scores else []), *OPENCV_METHODS]
         for i, method in enumerate(methods):
             head = f"{label:<8}{result.pairs:>6}" if i == 0 else " " * 14
@@ -187,7 +192,7 @@ def report(results: Sequence[BandResult]) -> dict[str, dict]:
     """Per band (and "all"): pairs, each method's mean figures and the model's PSNR gain over the
     better OpenCV method, as the model cards give them."""
     bands = {}
-    for result, label in [*((r, band_label(r.band)) for r in results), (combined(results), "all")]:
+    for result, label in labelled_bands(results):
         means = {m: {k: round(result.mean(m, k), 4) for k in METRICS} for m in result.scores}
         opencv = max(means[m]["psnr"] for m in OPENCV_METHODS)
         bands[label] = {
