@@ -60,8 +60,9 @@ def add_loop_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         action="store_true",
         help="continue the run in --out exactly where its last checkpoint left it, with the options saved in "
-        "its run.json (only --iters/--epochs, --lr-decay-iters and --time-limit may be given, e.g. to train "
-        "longer and end with a decay)",
+        "its run.json (only --iters/--epochs, --lr-decay-iters and --time-limit may change, e.g. to train "
+        "longer and end with a decay, and --no-progress/--no-tensorboard/--no-export; other options are "
+        "refused: --init RUN/model starts a new run from its weights with new ones)",
     )
     length = group.add_mutually_exclusive_group()
     length.add_argument("--iters", type=int, help="train for this many iterations (batches)")
@@ -243,6 +244,31 @@ class PairedSource(DataSource):
         return dataset, preview
 
 
+# flags a resumed run honours (TrainConfig field each turns off), and all it may be given with
+RUN_TIME_FLAGS = {"no_progress": "progress", "no_tensorboard": "tensorboard", "no_export": "export"}
+RESUME_OPTIONS = frozenset(
+    {"out", "resume", "iters", "epochs", "lr_decay_iters", "time_limit", *RUN_TIME_FLAGS}
+)
+
+
+def refuse_ignored_resume_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A resumed run rebuilds itself from its run.json, so an option given beside ``--resume`` that
+    would change the recipe, data or loop would silently do nothing: name it instead."""
+    given = [
+        action.option_strings[0]
+        for action in parser._actions
+        if action.dest not in RESUME_OPTIONS
+        and action.option_strings
+        and action.default is not argparse.SUPPRESS
+        and getattr(args, action.dest, action.default) != action.default
+    ]
+    if given:
+        raise TrainingError(
+            f"--resume continues {args.out} with the options in its run.json; {', '.join(given)} cannot "
+            f"change there (start a new run with --init {args.out}/model to train on with new options)"
+        )
+
+
 def start_run(
     args: argparse.Namespace, make_recipe: Callable[..., Recipe], source: DataSource | None = None
 ) -> Trainer:
@@ -260,6 +286,9 @@ def start_run(
         if args.lr_decay_iters is not None:
             train.update(decay_options(args))
         train.update(time_limit_s=time_limit_seconds(args))
+        for flag, field in RUN_TIME_FLAGS.items():
+            if getattr(args, flag):
+                train[field] = False
         try:
             config = TrainConfig.from_dict(train)
         except TypeError as exc:
@@ -304,6 +333,8 @@ def main_for(
     """Parse, train, report user errors in one line (exit status 2)."""
     args = parser.parse_args(argv)
     try:
+        if args.resume:
+            refuse_ignored_resume_options(parser, args)
         start_run(args, make_recipe, source).run()
     except SynthpaintError as exc:
         print(f"error: {exc}", file=sys.stderr)

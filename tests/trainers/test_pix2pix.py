@@ -21,6 +21,7 @@ from tests.trainers.test_spade import assert_same_training_state
 from trainers import evaluate, pix2pix
 from trainers.checkpoint import load_checkpoint
 from trainers.evaluation.metrics import psnr, ssim
+from trainers.rundir import read_run_file
 from trainers.sketch_data import find_pairs
 
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--batch", "2", "--workers", "0"]
@@ -88,6 +89,21 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(pairs, tmp_path):
             strict=True,
         ):
             torch.testing.assert_close(a["exp_avg"], b["exp_avg"], atol=0, rtol=0)
+
+
+def test_resume_refuses_options_its_run_file_would_override(pairs, tmp_path, capsys):
+    """A recipe option beside --resume would silently do nothing (the run rebuilds itself from its
+    run.json): it is named and nothing trains; run-time flags such as --no-progress are honoured."""
+    run = tmp_path / "run"
+    train(pairs, run, "--iters", "2", "--ngf", "4", "--ndf", "4", "--no-export")
+    argv = ["--out", str(run), "--resume", "--iters", "3"]
+    assert pix2pix.main([*argv, "--lambda-l1", "5", "--batch", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "--lambda-l1, --batch cannot change" in error and f"--init {run}/model" in error
+    assert load_checkpoint(run / "checkpoint.pt")["loop"]["step"] == 2
+    assert pix2pix.main([*argv, *QUIET]) == 0
+    assert load_checkpoint(run / "checkpoint.pt")["loop"]["step"] == 3
+    assert read_run_file(run)["train"]["progress"] is False
 
 
 def test_help_explains_every_option():
