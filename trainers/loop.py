@@ -12,6 +12,8 @@ import math
 import os
 import platform
 import random
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -200,6 +202,37 @@ class TrainingStep:
         """After all of an iteration's optimiser steps: adapt the loss scale."""
         self.scaler.update()
         self.step += 1
+
+
+class StopAtCheckpoint(Exception):
+    """Raised at a step boundary after a requested stop has been checkpointed."""
+
+
+class StopRequests:
+    """SIGTERM (a scheduler's or ``kill``'s) or Ctrl-C asks a one-process run to stop at the end of
+    the current step, where a checkpoint makes the stop lose nothing; a second signal stops at once.
+    Distributed runs keep the default handlers: their processes could not agree on the step."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if self.enabled:
+            self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+
+    def restore(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
 
 class Trainer:
@@ -424,7 +457,9 @@ class Trainer:
         preview = self._preview_batch() if self.dist.is_main else None
         sums: dict[str, Tensor] = {}
         count = 0
+        stop = StopRequests(enabled=not self.dist.enabled)
         try:
+            stop.install()
             if self.state.step >= total:
                 monitor.message(f"the run is already at step {self.state.step} of {total}")
             started = time.perf_counter()
@@ -469,10 +504,15 @@ class Trainer:
                 monitor.advance(shown)
                 if preview is not None and (step % self.config.sample_every == 0 or step == total):
                     self._preview(monitor, preview)
-                if step % self.config.checkpoint_every == 0 or step == total:
+                if step % self.config.checkpoint_every == 0 or step == total or stop.requested:
                     self.state.wall_time += time.perf_counter() - started
                     started = time.perf_counter()
                     self._save(self.run_dir / CHECKPOINT_FILE)
+                if stop.requested:
+                    raise StopAtCheckpoint
+        except StopAtCheckpoint:
+            monitor.message(f"stopped at step {self.state.step}, checkpointed; --resume continues there")
+            raise KeyboardInterrupt from None
         except KeyboardInterrupt:
             saved = self.run_dir / CHECKPOINT_FILE
             where = "from the last checkpoint" if saved.exists() else "nowhere: no checkpoint was written yet"
@@ -483,6 +523,7 @@ class Trainer:
                 f"out of GPU memory at batch {self.config.batch}; lower --batch or --size"
             ) from None
         finally:
+            stop.restore()
             monitor.close()
         if self.config.export and self.dist.is_main:
             from trainers.export import export_run

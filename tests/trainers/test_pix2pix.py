@@ -3,6 +3,8 @@
 options and the evaluation's numbers (the data formats: test_sketch_data.py; the discriminators'
 receptive fields: test_discriminators.py)."""
 
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from tests.trainers.test_spade import assert_same_training_state
 from trainers import evaluate, pix2pix
 from trainers.checkpoint import load_checkpoint
 from trainers.evaluation.metrics import psnr, ssim
+from trainers.loop import Trainer
 from trainers.rundir import read_run_file
 from trainers.sketch_data import find_pairs
 
@@ -89,6 +92,27 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(pairs, tmp_path):
             strict=True,
         ):
             torch.testing.assert_close(a["exp_avg"], b["exp_avg"], atol=0, rtol=0)
+
+
+def test_sigterm_stops_at_the_end_of_the_step_with_a_checkpoint_of_it(pairs, tmp_path, monkeypatch, capsys):
+    """``kill`` (a scheduler's SIGTERM) mid-step: the step finishes and is checkpointed, so nothing is
+    lost (the checkpoint interval is 1000); no model is exported from the unfinished run."""
+    take_step = Trainer._train_step
+
+    def step_then_signal(self, batch):
+        losses = take_step(self, batch)
+        if self.state.step == 2:  # the third step, counted from 0
+            os.kill(os.getpid(), signal.SIGTERM)
+        return losses
+
+    monkeypatch.setattr(Trainer, "_train_step", step_then_signal)
+    before = signal.getsignal(signal.SIGTERM)
+    run = tmp_path / "run"
+    options = ["--data", str(pairs), "--format", "pairs", "--out", str(run), *TINY, *QUIET]
+    assert pix2pix.main([*options, "--iters", "10"]) == 130
+    assert "stopped at step 3, checkpointed" in capsys.readouterr().err
+    assert load_checkpoint(run / "checkpoint.pt")["loop"]["step"] == 3 and not (run / "model").exists()
+    assert signal.getsignal(signal.SIGTERM) is before  # the run's handler is gone
 
 
 def test_resume_refuses_options_its_run_file_would_override(pairs, tmp_path, capsys):
