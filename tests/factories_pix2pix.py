@@ -20,8 +20,10 @@ def make_tiny_pix2pix(
     native_size: tuple[int, int] | None = None,
     default_mode: str = "official",
     seed: int = 0,
+    training: dict | None = None,
 ) -> Path:
-    """Write a U-Net with ngf 2 (native size 2**num_downs unless given) to ``folder``; return it."""
+    """Write a U-Net with ngf 2 (native size 2**num_downs unless given) to ``folder``; return it.
+    ``training`` is the card's record of how it was trained (e.g. how it reads sketches)."""
     torch.manual_seed(seed)
     config = Pix2PixConfig(
         input_nc=input_nc, output_nc=output_nc, ngf=2, num_downs=num_downs, default_mode=default_mode
@@ -41,5 +43,6 @@ def make_tiny_pix2pix(
         label_set=None,
         native_size=native_size or config.native_size,
         description="random weights, for tests",
+        training=training or {},
     )
     return save_model(folder, card, {"G": generator})

@@ -19,6 +19,7 @@ from trainers import evaluate, segmenter
 from trainers.checkpoint import load_checkpoint
 from trainers.data import find_samples, read_example
 from trainers.evaluation.fcn_score import FCNScore, confusion_matrix, segmentation_scores
+from trainers.sketch_data import SketchData
 
 TINY = [
     "--format",
@@ -221,3 +222,34 @@ def test_a_pix2pix_model_is_scored_on_the_maps_in_label_colours_with_fixed_noise
     assert json.loads(report.read_text())["synthesized"]["pixel_accuracy"] == pytest.approx(
         accuracy, abs=1e-12
     )
+
+
+def test_a_sketch_model_is_scored_on_sketches_of_the_test_photos_drawn_as_its_card_says(
+    facades_segmenter, tmp_path, capsys
+):
+    facades = require_shared(DATASETS / "facades")
+    drawing = {"format": "edges", "edges": "canny", "edge_width": 2, "min_line": 16}
+    pix2pix = make_tiny_pix2pix(
+        tmp_path / "sketch", input_nc=1, native_size=(64, 64), training={"sketches": drawing}
+    )
+    report = tmp_path / "fcn.json"
+    command = ["labels", "--model", str(pix2pix), "--segmenter", str(facades_segmenter), "--input", "sketches"]
+    command += ["--data", str(facades), "--limit", "2", "--device", "cpu", "--json", str(report)]
+    assert evaluate.main(command) == 0
+    assert "from the sketches" in capsys.readouterr().out
+    seg = load_segmenter(facades_segmenter, device="cpu", precision="fp32")
+    model = load_model(pix2pix, device="cpu", precision="fp32")
+    correct = pixels = 0
+    for files in find_samples(facades, "facades", "test").samples[:2]:
+        example = read_example(files, seg.label_set)
+        photo = model.translate(SketchData(**drawing).draw(example.photo), seed=0)
+        correct += int((seg.segment(photo) == example.ids).sum())
+        pixels += example.ids.size
+    result = json.loads(report.read_text())
+    assert result["input"] == "sketches"
+    assert result["synthesized"]["pixel_accuracy"] == pytest.approx(correct / pixels, abs=1e-12)
+
+    spade = make_tiny_spade(tmp_path / "spade", "facades")
+    command = ["labels", "--model", str(spade), "--segmenter", str(facades_segmenter), "--input", "sketches"]
+    assert evaluate.main([*command, "--data", str(facades), "--device", "cpu"]) == 2
+    assert "does not turn sketches into photos" in capsys.readouterr().err

@@ -3,6 +3,9 @@
 A segmenter trained on real photos (``python -m trainers.segmenter``) labels (a) the real test
 photos and (b) the photos the model synthesizes from their label maps. The closer (b)'s scores come
 to (a)'s, the more the synthesized photos show the painted classes where they were painted.
+Sketch-to-photo models are scored the same way from sketches of the test photos (``--input
+sketches``): the label maps then say whether the photo painted from the lines shows the classes
+where the real photo shows them.
 
 Scores come from one confusion matrix over all pixels of the split (rows: true class, columns:
 predicted), as in pix2pix's evaluation: per-pixel accuracy = correct / all; per-class accuracy =
@@ -27,11 +30,13 @@ from engine.errors import CheckpointError
 from engine.labels import LabelSet
 from engine.models.segmenter import SegmentationModel, load_segmenter
 from engine.registry import ASSETS
-from trainers.data import FORMATS, DatasetError, SampleFiles, find_samples, read_example
+from trainers.data import FORMATS, DatasetError, Example, SampleFiles, find_samples, read_example
 from trainers.evaluation.options import add_run_options, write_report
+from trainers.sketch_data import SketchData
 
-# label ids (H, W) and instance ids or None -> photo (H, W, 3) uint8
-Painter = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
+# a decoded test sample (photo, label ids, instance ids) -> the model's photo of it, (H, W, 3) uint8
+Painter = Callable[[Example], np.ndarray]
+INPUTS = ("labels", "sketches")
 
 # trained on the real facades/train photos; the shipped facades models' cards were measured with it
 FACADES_SEGMENTER = ASSETS / "evaluation" / "seg-facades"
@@ -129,12 +134,24 @@ def label_painter(model: Any, label_set: LabelSet) -> Painter:
                 f"the model '{name}' paints label set '{model.label_set.name}' but the segmenter was "
                 f"trained on '{label_set.name}'"
             )
-        return lambda ids, instances: model.synthesize(ids, instances=instances)
+        return lambda example: model.synthesize(example.ids, instances=example.instances)
     if hasattr(model, "translate"):
-        return lambda ids, instances: model.translate(label_set.to_colors(ids), seed=0)
+        return lambda example: model.translate(label_set.to_colors(example.ids), seed=0)
     raise CheckpointError(
         f"the model '{name}' (kind '{model.card.kind}') does not turn label maps into photos"
     )
+
+
+def sketch_painter(model: Any) -> Painter:
+    """How a sketch-to-photo (pix2pix) ``model`` paints a test sample: from the sketch of its photo,
+    drawn the way the model was trained to read sketches (its card; the photo edge detector), in the
+    model's own inference mode with fixed dropout noise."""
+    if not hasattr(model, "translate"):
+        raise CheckpointError(
+            f"the model '{model.card.name}' (kind '{model.card.kind}') does not turn sketches into photos"
+        )
+    sketches = SketchData.from_dict({**model.card.training.get("sketches", {}), "format": "edges"})
+    return lambda example: model.translate(sketches.draw(example.photo), seed=0)
 
 
 def fcn_score(
@@ -149,7 +166,7 @@ def fcn_score(
         example = read_example(files, label_set)
         truth = label_set.to_channels(example.ids)
         real += confusion_matrix(truth, label_set.to_channels(segmenter.segment(example.photo)), n)
-        photo = paint(example.ids, example.instances)
+        photo = paint(example)
         synthesized += confusion_matrix(truth, label_set.to_channels(segmenter.segment(photo)), n)
     if not real.any():
         raise DatasetError(f"the {len(samples)} label maps hold no labeled pixels (only don't-care)")
@@ -188,17 +205,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=list(FORMATS), default="facades", help="layout of --data (default: facades)"
     )
     parser.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    parser.add_argument(
+        "--input",
+        choices=INPUTS,
+        default="labels",
+        help="what the model paints from: the label maps, or (sketch-to-photo models) sketches drawn "
+        "from the test photos as the model's card says it was trained (default: labels)",
+    )
     add_run_options(parser, "both networks")
 
 
 def run(args: argparse.Namespace) -> FCNScore:
     segmenter = load_segmenter(args.segmenter, args.device, args.precision)
     model = load_model(args.model, args.device, args.precision)
-    paint = label_painter(model, segmenter.label_set)
+    paint = sketch_painter(model) if args.input == "sketches" else label_painter(model, segmenter.label_set)
     samples = find_samples(args.data, args.format, args.split).samples[: args.limit]
     score = fcn_score(paint, segmenter, samples, progress=sys.stderr.isatty())
     print(
-        f"FCN-score on {score.pairs} pairs of {args.data} ({args.split}), segmenter '{segmenter.card.name}'"
+        f"FCN-score on {score.pairs} pairs of {args.data} ({args.split}), from the {args.input}, "
+        f"segmenter '{segmenter.card.name}'"
     )
     print(format_table(score, f"'{model.card.name}'"))
     if args.json:
@@ -208,6 +233,7 @@ def run(args: argparse.Namespace) -> FCNScore:
             "segmenter": str(args.segmenter),
             "data": str(args.data),
             "split": args.split,
+            "input": args.input,
             "pairs": score.pairs,
             "real": score.real.to_dict(segmenter.label_set),
             "synthesized": score.synthesized.to_dict(segmenter.label_set),
