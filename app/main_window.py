@@ -73,6 +73,7 @@ TOOL_KEYS = {
 }
 AUTOSAVE_MS = 60_000
 EXAMPLES = ASSETS / "examples"
+EXAMPLE_SKETCH = EXAMPLES / "facade_sketch_test_2.png"  # what the first start puts in the Sketch tab
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
 LABEL_KINDS = ("spade", "pix2pixhd")  # the models the Labels tab runs
 
@@ -522,12 +523,15 @@ class MainWindow(QMainWindow):
         return True
 
     def show_example_on_first_start(self) -> bool:
-        """The very first start opens a sample painting with a shipped style image selected, so a new
-        user sees a picture at once."""
+        """The very first start opens a sample painting with a shipped style image selected (and a
+        sample sketch in the Sketch tab), so a new user sees a picture at once."""
         if self.settings.value("first_start_done", False, type=bool):
             return False
         self.settings.setValue("first_start_done", True)
-        examples = sorted(EXAMPLES.glob("*.png"))
+        for mode in self.modes:
+            if isinstance(mode, SketchWorkspace):
+                mode.show_example(EXAMPLE_SKETCH)
+        examples = sorted(EXAMPLES.glob("facade_labels_*.png"))
         if not examples:
             return False
         try:

@@ -492,6 +492,15 @@ class SketchWorkspace(ModeWorkspace):
         self.message.emit(f"Opened {path.name} as a {lines.shape[1]}×{lines.shape[0]} sketch{note}")
         return True
 
+    def show_example(self, path: Path) -> bool:
+        """Put a sample sketch on the canvas as the starting point: no undo step, nothing to save."""
+        try:
+            image = read_rgb_image(path)
+        except SynthpaintError:
+            return False
+        self.layer.replace(sketch_from_image(image))
+        return True
+
     # ----- export -----
     def export_sketch_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export sketch", "sketch.png", "PNG (*.png)")

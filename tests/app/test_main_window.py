@@ -188,13 +188,16 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
 
 
 def test_the_first_start_opens_an_example_painting_once(qtbot, window):
-    from app.main_window import EXAMPLES
+    from app.main_window import EXAMPLE_SKETCH, EXAMPLES
+    from app.modes.sketch import SketchWorkspace
     from app.style_picker import SHIPPED_STYLES
-    from engine.labels import read_label_image
+    from engine.labels import read_label_image, read_rgb_image
 
-    example = read_label_image(sorted(EXAMPLES.glob("*.png"))[0], window.document.label_set)
+    example = read_label_image(sorted(EXAMPLES.glob("facade_labels_*.png"))[0], window.document.label_set)
     assert window.show_example_on_first_start()
     assert np.array_equal(window.document.labels, example)
+    (sketch_tab,) = [mode for mode in window.modes if isinstance(mode, SketchWorkspace)]
+    assert np.array_equal(sketch_tab.sketch, read_rgb_image(EXAMPLE_SKETCH)[..., 0])
     assert Path(window.styles.selected_path()).parent == SHIPPED_STYLES  # a look chosen, not "None"
     assert not window.is_modified()  # nothing of the user's to save yet
     assert not window.show_example_on_first_start()  # only the first time

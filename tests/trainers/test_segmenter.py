@@ -233,8 +233,9 @@ def test_a_sketch_model_is_scored_on_sketches_of_the_test_photos_drawn_as_its_ca
         tmp_path / "sketch", input_nc=1, native_size=(64, 64), training={"sketches": drawing}
     )
     report = tmp_path / "fcn.json"
-    command = ["labels", "--model", str(pix2pix), "--segmenter", str(facades_segmenter), "--input", "sketches"]
-    command += ["--data", str(facades), "--limit", "2", "--device", "cpu", "--json", str(report)]
+    command = ["labels", "--model", str(pix2pix), "--segmenter", str(facades_segmenter)]
+    command += ["--input", "sketches", "--data", str(facades), "--limit", "2"]
+    command += ["--device", "cpu", "--json", str(report)]
     assert evaluate.main(command) == 0
     assert "from the sketches" in capsys.readouterr().out
     seg = load_segmenter(facades_segmenter, device="cpu", precision="fp32")
