@@ -7,7 +7,7 @@ Rows: official-size SPADE (COCO release architecture) at 256² and 512², a comp
 tensors, resized per layer and convolved), the reference our lookup-based label convs replace.
 ``--model`` times installed models instead, end to end as the app calls them: label-to-photo
 models ``synthesize`` a painted map at their native size (with a style image when they have an
-encoder), inpainting models fill a hole in a 481x321 photo.
+encoder), inpainting models fill a hole in a 481x321 photo, sketch models translate a drawing.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def time_installed_model(name: str, repeats: int) -> None:
     """Median ms of one call as the app makes it while the user paints: label-to-photo models
     ``synthesize`` a fresh map at native size (style encoded once where the model takes one);
     inpainting models ``inpaint`` a 481x321 photo (BSDS500's size) with a fresh hole of about a
-    fifth of it."""
+    fifth of it; sketch (pix2pix) models ``translate`` a fresh drawing at native size in their
+    default mode."""
     model = load_model(name, device="cpu")
     rng = np.random.default_rng(0)
     if model.card.kind == "lama":
@@ -110,6 +111,16 @@ def time_installed_model(name: str, repeats: int) -> None:
             model.inpaint(photo, hole)
 
         what = "inpaint"
+    elif model.card.kind == "pix2pix":
+        h, w = model.native_size
+
+        def call(i: int) -> None:
+            sketch = np.full((h, w), 255, np.uint8)
+            sketch[8 + i :: 16] = 0  # lines that move with every call, as a pen stroke does
+            sketch[:, 8 + i :: 24] = 0
+            model.translate(sketch)
+
+        what = "translate"
     else:
         h, w = model.native_size
         ids = np.array([c.id for c in model.label_set.classes], np.int32)
