@@ -256,3 +256,22 @@ def test_a_restored_mode_wins_over_the_models_default(qtbot, tmp_path, monkeypat
         assert np.array_equal(ws.output.photo, ws.model.translate(ws.sketch, mode="deterministic"))
     finally:
         ws.shutdown()
+
+
+def test_the_pen_takes_the_width_of_the_models_training_lines_unless_the_user_chose_one(
+    qtbot, tmp_path, monkeypatch
+):
+    sketches = {"format": "edges", "edges": "canny", "edge_width": 2}
+    folder = tmp_path / "home" / "models" / "tiny-sketch"
+    make_tiny_pix2pix(folder, name="tiny-sketch", num_downs=6, training={"sketches": sketches})
+    for user_width in (None, 7):
+        ws = make_workspace(qtbot, tmp_path, monkeypatch)
+        try:
+            if user_width is not None:
+                ws.width_slider.setValue(user_width)  # as a drag of the slider does
+            ws.activate()
+            qtbot.waitUntil(lambda ws=ws: ws.model is not None, timeout=20000)
+            expected = 2 if user_width is None else user_width
+            assert ws.line_width == expected and ws.width_slider.value() == expected
+        finally:
+            ws.shutdown()
