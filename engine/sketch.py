@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -73,6 +74,18 @@ class SketchModel(ImageModel):
     @property
     def default_mode(self) -> InferenceMode:
         return self.config.default_mode
+
+    @property
+    def trained_sketches(self) -> dict[str, Any]:
+        """How the sketches it learned from were read or drawn (the trainer's record in the card:
+        format, edge detector, line width...); empty for imported official weights."""
+        return dict(self.card.training.get("sketches", {}))
+
+    @property
+    def trained_line_width(self) -> int | None:
+        """Width in pixels of the lines it learned from, where its card records it."""
+        width = self.trained_sketches.get("edge_width")
+        return width if isinstance(width, int) else None
 
     def translate(self, image: np.ndarray, mode: str | None = None, seed: int | None = None) -> np.ndarray:
         """RGB uint8 (H, W, 3) or grey uint8 (H, W) image -> RGB uint8 (H, W, 3) image.

@@ -166,6 +166,11 @@ class SketchData:
         """From a dict that may hold other keys too (a run's data options)."""
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
+    @classmethod
+    def as_trained(cls, model: Any, format: str = "edges") -> SketchData:
+        """Read (or, format edges, draw) sketches the way a ``SketchModel`` learned them (its card)."""
+        return cls.from_dict({**model.trained_sketches, "format": format})
+
     @property
     def style(self) -> SketchStyle:
         return SketchStyle(self.edges, self.edge_width, self.min_line)

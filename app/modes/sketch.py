@@ -446,11 +446,10 @@ class SketchWorkspace(ModeWorkspace):
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(model.default_mode))
         # the pen draws lines as wide as those the model learned from (its card), until the user
         # picks a width: 3 px lines cost sketch-facades 0.3 dB against its 2 px training lines
-        trained_width = model.card.training.get("sketches", {}).get("edge_width")
-        if isinstance(trained_width, int) and not self._width_chosen:
+        if model.trained_line_width is not None and not self._width_chosen:
             self._setting_model_width = True
             try:
-                self.canvas.set_brush_size(trained_width)
+                self.canvas.set_brush_size(model.trained_line_width)
             finally:
                 self._setting_model_width = False
 

@@ -167,12 +167,10 @@ def test_the_shipped_facade_sketch_models_beat_the_flat_mean_colour_and_follow_t
     folder = require_shared(DATASETS / "facades" / "test" / "img")
     for model_folder in facade_sketch_models():
         model = load_model(model_folder, device="cpu")
-        data = SketchData.from_dict({**model.card.training["sketches"], "format": "edges"})
+        data = SketchData.as_trained(model)
         pairs = find_pairs(folder, "edges", "test", data.direction).samples[:20]
-        def translate(sketch, _i, model=model):
-            return model.translate(sketch)
-
-        scores = evaluate_sketches(translate, pairs, data, model.default_mode)
+        translate = model.translate
+        scores = evaluate_sketches(lambda sketch, _i, f=translate: f(sketch), pairs, data, model.default_mode)
         assert scores.model.psnr > scores.baseline.psnr + 0.5, (model_folder.name, scores)
         assert scores.model.l1 < scores.baseline.l1, (model_folder.name, scores)
         assert scores.model.lines_f1 > 0.5, (model_folder.name, scores)

@@ -150,7 +150,7 @@ def sketch_painter(model: Any) -> Painter:
         raise CheckpointError(
             f"the model '{model.card.name}' (kind '{model.card.kind}') does not turn sketches into photos"
         )
-    sketches = SketchData.from_dict({**model.card.training.get("sketches", {}), "format": "edges"})
+    sketches = SketchData.as_trained(model)
     return lambda example: model.translate(sketches.draw(example.photo), seed=0)
 
 

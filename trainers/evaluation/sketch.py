@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> SketchScores:
     if kind != "pix2pix":
         raise CheckpointError(f"{args.model} is a '{kind}' model: the sketch task needs a pix2pix model")
     model = load_model(args.model, args.device, args.precision)
-    data = reading_options(args, model.card.training.get("sketches", {}))
+    data = reading_options(args, model.trained_sketches)
     pairs = find_pairs(args.data, args.format, args.split, data.direction).samples[: args.limit]
     mode = args.mode or model.default_mode
 
