@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from engine.checkpoints import ModelCard
 from engine.errors import InputImageError, ModelNotFoundError, SynthpaintError
 from engine.labels import (
     builtin_label_sets,
@@ -22,7 +23,7 @@ from engine.labels import (
     read_rgb_image,
 )
 from engine.official import KINDS, import_official
-from engine.registry import guided_inpainters, list_models, model_dirs
+from engine.registry import guided_inpainters, list_models, model_dirs, takes_guide
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,15 +218,25 @@ def save_image(image: np.ndarray, path: Path) -> None:
         raise InputImageError(f"could not write {path} ({exc})") from None
 
 
+# what each kind of model is given, for the listing (label-map kinds add their label set)
+MODEL_INPUTS = {"pix2pix": "sketch", "lama": "photo+hole", "colorization": "grey+hints", "segmenter": "photo"}
+
+
+def model_input(card: ModelCard) -> str:
+    """What the model is given, as ``engine models`` lists it: "labels facades", "sketch"..."""
+    if card.label_set and card.kind != "segmenter":
+        return f"labels {card.label_set.get('name', '?')}"
+    return MODEL_INPUTS.get(card.kind, card.kind) + ("+guide" if takes_guide(card) else "")
+
+
 def run_models() -> None:
     models = list_models()
     print("Models" + ("" if models else f" (none found in {', '.join(str(d) for d in model_dirs())})"))
     for folder, card in models:
         h, w = card.native_size
-        label_set = (card.label_set or {}).get("name", "-")
         numbers = {k: v for k, v in card.metrics.items() if isinstance(v, int | float)}
         metrics = ", ".join(f"{k} {v}" for k, v in numbers.items()) or "no metrics"
-        print(f"  {card.name:28} {card.kind:12} labels {label_set:11} {w}x{h}  {metrics}  [{folder}]")
+        print(f"  {card.name:28} {card.kind:12} {model_input(card):18} {w}x{h}  {metrics}  [{folder}]")
     print("Label sets")
     for name, label_set in builtin_label_sets().items():
         print(f"  {name:12} {len(label_set):4} classes  {label_set.title}")

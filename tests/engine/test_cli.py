@@ -272,3 +272,14 @@ def test_synth_with_a_pix2pixhd_model_uses_instances_and_seeded_feature_codes(tm
     # a style image means nothing to such a model: refused with the reason
     assert main([*args, "--style", str(tmp_path / "labels.png"), "-o", str(tmp_path / "x.png")]) == 2
     assert "feature codes" in capsys.readouterr().err
+
+
+@pytest.mark.shipped
+def test_models_listing_says_what_each_shipped_model_is_given(capsys):
+    assert main(["models"]) == 0
+    models_section = capsys.readouterr().out.split("Label sets")[0]
+    rows = {line.split()[0]: line for line in models_section.splitlines() if line.startswith("  ")}
+    assert "labels facades" in rows["facades"] and "labels facades" in rows["facades-instances"]
+    assert " sketch " in rows["sketch-facades"] and " grey+hints " in rows["colorize-photos"]
+    assert " photo+hole " in rows["inpaint-photos"] and " photo+hole+guide " in rows["inpaint-photos-guided"]
+    assert not any(" - " in row for row in rows.values())

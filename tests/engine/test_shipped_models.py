@@ -78,9 +78,7 @@ def large_hole_pairs(count: int = 8) -> dict:
 
 def shipped_inpainters(*, guided: bool = False) -> list:
     found = [
-        folder
-        for folder, card in shipped()
-        if card.kind == "lama" and (not guided or takes_guide(card))
+        folder for folder, card in shipped() if card.kind == "lama" and (not guided or takes_guide(card))
     ]
     if not found:
         pytest.skip(f"no {'guided ' if guided else ''}inpainting model is shipped")
