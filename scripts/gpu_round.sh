@@ -30,9 +30,12 @@ prepare() {
     mkdir -p "$CARRY/datasets/edges/bsds500" "$CARRY/init"
     cp -r "$SHARED/edges/bsds500/train" "$SHARED/edges/bsds500/val" "$CARRY/datasets/edges/bsds500/"
     cp -r assets/models/inpaint-photos "$CARRY/init/"
-    echo "carried folder: $(du -sh "$CARRY" | cut -f1) (name $CARRY in carry; BSDS500 test is not in it)"
-    echo "tracked files: $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) bytes; the tree that" \
-        "travels must stay under its limit (assets/models need not travel: the round reads .gpu/init)"
+    local code carried
+    code=$(git ls-files -z | grep -zv '^assets/models/' | xargs -0 du -cb | tail -n 1 | cut -f1)
+    carried=$(du -sb "$CARRY" | cut -f1)
+    echo "carried folder $CARRY: $((carried / 1000000)) MB (BSDS500 test is not in it); tracked files" \
+        "without assets/models: $((code / 1000000)) MB. The shipped models need not travel (the round" \
+        "reads its inits from $CARRY/init): keep them out of a machine's copy if it has a size limit."
 }
 
 train() {
