@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from app.canvas import CanvasView, Tool
 from app.document import Document
 from app.instance_panel import InstancePanel, ObjectStyleEdit, features_from_json, features_to_json
-from app.modes.base import ModeWorkspace
+from app.modes.base import EXAMPLES, ModeWorkspace
 from app.modes.colorize import ColorizeWorkspace
 from app.modes.inpaint import InpaintWorkspace
 from app.modes.sketch import SketchWorkspace
@@ -57,7 +57,7 @@ from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from engine import SynthpaintError
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
-from engine.registry import ASSETS, list_models
+from engine.registry import list_models
 from engine.session import SynthesisModel
 
 TOOL_KEYS = {
@@ -72,8 +72,6 @@ TOOL_KEYS = {
     Tool.SELECT: "S",
 }
 AUTOSAVE_MS = 60_000
-EXAMPLES = ASSETS / "examples"
-EXAMPLE_SKETCH = EXAMPLES / "facade_sketch_test_2.png"  # what the first start puts in the Sketch tab
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
 LABEL_KINDS = ("spade", "pix2pixhd")  # the models the Labels tab runs
 
@@ -523,14 +521,14 @@ class MainWindow(QMainWindow):
         return True
 
     def show_example_on_first_start(self) -> bool:
-        """The very first start opens a sample painting with a shipped style image selected (and a
-        sample sketch in the Sketch tab), so a new user sees a picture at once."""
+        """The very first start opens a sample painting with a shipped style image selected, and each
+        other tab's sample (a sketch, a photo to erase in, a grey photo), so every mode shows a
+        picture at once."""
         if self.settings.value("first_start_done", False, type=bool):
             return False
         self.settings.setValue("first_start_done", True)
         for mode in self.modes:
-            if isinstance(mode, SketchWorkspace):
-                mode.show_example(EXAMPLE_SKETCH)
+            mode.show_example()
         examples = sorted(EXAMPLES.glob("facade_labels_*.png"))
         if not examples:
             return False

@@ -19,7 +19,11 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QToolBar, QVBoxLayou
 
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
-from engine.registry import list_models
+from engine.errors import SynthpaintError
+from engine.labels import read_rgb_image
+from engine.registry import ASSETS, list_models
+
+EXAMPLES = ASSETS / "examples"  # the samples a first start opens (SOURCES.md there)
 
 
 class ModeWorkspace(QWidget):
@@ -27,6 +31,7 @@ class ModeWorkspace(QWidget):
 
     title = "Mode"
     kinds: tuple[str, ...] = ()
+    example: Path | None = None  # what the first start opens in this tab
     message = Signal(str)  # a line for the status bar
     resultShown = Signal()
 
@@ -77,6 +82,22 @@ class ModeWorkspace(QWidget):
             actions[tool] = action
         next(iter(actions.values())).setChecked(True)
         return actions
+
+    def show_example(self) -> bool:
+        """Open ``example`` as this tab's starting point: no undo step, nothing to save. False when
+        the tab has none or it cannot be read (a first start must not fail on it)."""
+        if self.example is None:
+            return False
+        try:
+            image = read_rgb_image(self.example)
+        except SynthpaintError:
+            return False
+        self.start_from_example(image)
+        return True
+
+    def start_from_example(self, image: np.ndarray) -> None:
+        """Put the example image (uint8 RGB) in place; tabs with an ``example`` say how."""
+        raise NotImplementedError
 
     # ----- models -----
     def installed_models(self) -> list[tuple[Path, str]]:

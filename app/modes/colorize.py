@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.modes.base import ModeWorkspace
+from app.modes.base import EXAMPLES, ModeWorkspace
 from app.project import MAX_CANVAS
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
@@ -342,6 +342,7 @@ class ColorizeWorkspace(ModeWorkspace):
 
     title = "Colorize"
     kinds = ("colorization",)
+    example = EXAMPLES / "colorize_grey_aitzgorri.jpg"  # a grey landscape: sky, meadow, autumn trees
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(settings, parent)
@@ -411,6 +412,7 @@ class ColorizeWorkspace(ModeWorkspace):
         self.swatch = QLabel()
         self.swatch.setFixedSize(48, 24)
         self.color_label = QLabel()
+        self.color_label.setWordWrap(True)  # the panel is narrow; the hint text must not be cut
         row.addWidget(self.swatch)
         row.addWidget(self.color_label, 1)
         hint_layout.addLayout(row)
@@ -500,6 +502,9 @@ class ColorizeWorkspace(ModeWorkspace):
         kind = "grey" if self.photo.ndim == 2 else "colour"
         self.message.emit(f"Opened {path.name} ({w}x{h}, {kind}): click the photo to add colour hints")
         return True
+
+    def start_from_example(self, image: np.ndarray) -> None:
+        self.set_photo(image)
 
     def set_photo(self, image: np.ndarray, hints: list[Hint] | None = None) -> None:
         """Start over on ``image`` (uint8 grey or RGB) with ``hints``; clears the history."""

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 from app import raster
 from app.array_item import ArrayImageItem
 from app.document import RegionEdit
-from app.modes.base import ModeWorkspace
+from app.modes.base import EXAMPLES, ModeWorkspace
 from app.project import MAX_CANVAS
 from app.regions import Region, bounding_box, changed_region, union
 from app.worker import JobFunction
@@ -366,6 +366,7 @@ class InpaintWorkspace(ModeWorkspace):
 
     title = "Inpaint"
     kinds = ("lama",)
+    example = EXAMPLES / "inpaint_photo_picosdeeuropa.jpg"  # a mountain path with rocks to erase
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(settings, parent)
@@ -493,6 +494,9 @@ class InpaintWorkspace(ModeWorkspace):
         self.document.replace(photo)
         self.message.emit(f"Opened {Path(path).name} ({w}x{h})")
         return True
+
+    def start_from_example(self, image: np.ndarray) -> None:
+        self.document.replace(image)
 
     def current_output(self) -> np.ndarray | None:
         """What the output pane shows for the current state (None: no photo, or the fill is not ready)."""

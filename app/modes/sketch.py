@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from app import raster
 from app.array_item import ArrayImageItem
 from app.document import RegionEdit
-from app.modes.base import ModeWorkspace
+from app.modes.base import EXAMPLES, ModeWorkspace
 from app.regions import Region, changed_region, union
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
@@ -315,6 +315,7 @@ class SketchWorkspace(ModeWorkspace):
 
     title = "Sketch"
     kinds = ("pix2pix",)
+    example = EXAMPLES / "facade_sketch_test_2.png"  # a Canny drawing of the first example label map's photo
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(settings, parent)
@@ -507,14 +508,8 @@ class SketchWorkspace(ModeWorkspace):
         self.message.emit(f"Opened {path.name} as a {lines.shape[1]}×{lines.shape[0]} sketch{note}")
         return True
 
-    def show_example(self, path: Path) -> bool:
-        """Put a sample sketch on the canvas as the starting point: no undo step, nothing to save."""
-        try:
-            image = read_rgb_image(path)
-        except SynthpaintError:
-            return False
+    def start_from_example(self, image: np.ndarray) -> None:
         self.layer.replace(sketch_from_image(image))
-        return True
 
     # ----- export -----
     def export_sketch_dialog(self) -> None:

@@ -187,8 +187,10 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
     assert window.tools_bar.isVisible() and window.undo_group.activeStack() is window.document.undo_stack
 
 
-def test_the_first_start_opens_an_example_painting_once(qtbot, window):
-    from app.main_window import EXAMPLE_SKETCH, EXAMPLES
+def test_the_first_start_opens_an_example_in_every_tab_once(qtbot, window):
+    from app.modes.base import EXAMPLES
+    from app.modes.colorize import ColorizeWorkspace
+    from app.modes.inpaint import InpaintWorkspace
     from app.modes.sketch import SketchWorkspace
     from app.style_picker import SHIPPED_STYLES
     from engine.labels import read_label_image, read_rgb_image
@@ -196,11 +198,29 @@ def test_the_first_start_opens_an_example_painting_once(qtbot, window):
     example = read_label_image(sorted(EXAMPLES.glob("facade_labels_*.png"))[0], window.document.label_set)
     assert window.show_example_on_first_start()
     assert np.array_equal(window.document.labels, example)
-    (sketch_tab,) = [mode for mode in window.modes if isinstance(mode, SketchWorkspace)]
-    assert np.array_equal(sketch_tab.sketch, read_rgb_image(EXAMPLE_SKETCH)[..., 0])
+    tabs = {type(mode): mode for mode in window.modes}
+    sketch_tab, inpaint_tab, colorize_tab = (
+        tabs[k] for k in (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
+    )
+    assert np.array_equal(sketch_tab.sketch, read_rgb_image(SketchWorkspace.example)[..., 0])
+    assert np.array_equal(inpaint_tab.document.photo, read_rgb_image(InpaintWorkspace.example))
+    assert not inpaint_tab.document.mask.any()  # the user erases; nothing is erased for them
+    grey = read_rgb_image(ColorizeWorkspace.example)
+    assert colorize_tab.photo.ndim == 2 and np.array_equal(colorize_tab.photo, grey[..., 0])  # a grey photo
+    assert colorize_tab.hints.hints == []
     assert Path(window.styles.selected_path()).parent == SHIPPED_STYLES  # a look chosen, not "None"
     assert not window.is_modified()  # nothing of the user's to save yet
     assert not window.show_example_on_first_start()  # only the first time
+
+
+def test_an_unreadable_example_leaves_its_tab_empty_and_the_first_start_goes_on(qtbot, window, tmp_path):
+    from app.modes.inpaint import InpaintWorkspace
+
+    (inpaint_tab,) = [mode for mode in window.modes if isinstance(mode, InpaintWorkspace)]
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    inpaint_tab.example = tmp_path / "broken.jpg"
+    assert window.show_example_on_first_start()  # the label painting still opens
+    assert not inpaint_tab.document.has_photo and window.errors == []
 
 
 def test_the_labels_tab_offers_only_label_models_and_refuses_others_with_a_pointer(qtbot, window, tmp_path):
