@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QComboBox, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
@@ -57,9 +57,17 @@ class ModeWorkspace(QWidget):
         self.model_combo.setMinimumWidth(200)
         self.model_combo.activated.connect(lambda index: self.load_model(self.model_combo.itemData(index)))
         self.timing = QLabel()
+        # the model picker has its own bar beside the tools, so a narrow window folds the tools
+        # into the toolbar's overflow menu but always shows which model paints
+        self.model_bar = QToolBar("Model")
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(0)
+        top.addWidget(self.toolbar, 1)
+        top.addWidget(self.model_bar)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.toolbar)
+        layout.addLayout(top)
         layout.addWidget(self.body, 1)
         self._started = False
 
@@ -111,10 +119,9 @@ class ModeWorkspace(QWidget):
         if self._started:
             return
         self._started = True
-        self.toolbar.addSeparator()
-        self.toolbar.addWidget(QLabel(" Model "))
-        self.toolbar.addWidget(self.model_combo)
-        self.toolbar.addWidget(self.timing)
+        self.model_bar.addWidget(QLabel(" Model "))
+        self.model_bar.addWidget(self.model_combo)
+        self.model_bar.addWidget(self.timing)
         for folder, name in self.installed_models():
             self.model_combo.addItem(name, str(folder))
         if self.model_combo.count():

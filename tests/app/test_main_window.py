@@ -233,3 +233,13 @@ def test_the_labels_tab_offers_only_label_models_and_refuses_others_with_a_point
     window.load_model(str(folder))
     qtbot.waitUntil(lambda: bool(window.errors) and "Colorize tab" in window.errors[-1], timeout=20000)
     assert window.model.card.name == "tiny-facades"  # the label model stays
+
+
+def test_every_tab_shows_its_model_picker_at_the_default_window_size(qtbot, window):
+    window.resize(1280, 760)  # the size a first start opens at
+    for index, mode in enumerate(window.modes, start=1):
+        window.tabs.setCurrentIndex(index)
+        # the tools may fold into the toolbar's overflow menu; the model picker never does
+        qtbot.waitUntil(
+            lambda m=mode: m.model_combo.isVisible() and m.model_combo.width() >= 150, timeout=5000
+        )
