@@ -4,7 +4,8 @@ machine that cannot read the originals (a rented GPU, an upload limit).
     python -m trainers.pack_photos --data ../shared/datasets/photos/bsds500/train \\
         --data ../shared/datasets/photos/urban100 --max-side 384 --out .gpu/photos
 
-Each photo is shrunk (never enlarged) to at most ``--max-side`` pixels and re-encoded as JPEG.
+Each photo is read as the trainers read it (upright by its EXIF orientation, transparency on white),
+shrunk (never enlarged) to at most ``--max-side`` pixels and re-encoded as JPEG (grey ones as grey).
 The copy keeps the folders below the roots' common parent (``bsds500/train/2092.jpg``), so the
 BSDS500 layout of ``--format bsds`` survives, and drops the files named in ``--exclude`` lists,
 as the trainers would. The 1,498 training photos of ``photos/`` (47 MB) become 30 MB at the
@@ -20,8 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from engine.errors import InputImageError
+from engine.labels import read_rgb_image
 from trainers.photos import find_photos
 
 
@@ -58,14 +61,15 @@ def pack_photos(
     for photo in index.samples:
         target = out / photo.resolve().relative_to(base).with_suffix(".jpg")
         try:
-            with Image.open(photo) as image:
-                image = image.convert("L" if image.mode in ("L", "I;16", "I") else "RGB")
-                image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                image.save(target, "JPEG", quality=quality)
-        except (OSError, UnidentifiedImageError) as exc:
+            pixels = read_rgb_image(photo)  # as the trainers read it: upright, transparency flattened
+        except InputImageError as exc:
             report.problems.append(f"{photo}: not copied ({exc})")
             continue
+        grey = bool((pixels == pixels[..., :1]).all())
+        image = Image.fromarray(pixels[..., 0] if grey else pixels)
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image.save(target, "JPEG", quality=quality)
         report.written.append(target)
     return report
 

@@ -47,3 +47,15 @@ def test_a_single_root_keeps_its_name_and_the_budget_fails_the_command(tmp_path,
     assert "1 photos" in capsys.readouterr().out
     assert main(["--data", str(tmp_path / "wallpapers"), "--out", str(out), "--budget-mb", "0.000001"]) == 1
     assert "over its budget" in capsys.readouterr().err
+
+
+def test_the_copy_is_upright_like_the_trainers_read_the_original(tmp_path):
+    path = tmp_path / "phone" / "portrait.jpg"
+    path.parent.mkdir()
+    image = Image.new("RGB", (60, 40), "red")
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": a phone held upright
+    image.save(path, exif=exif)
+    report = pack_photos([tmp_path / "phone"], tmp_path / "copy")
+    with Image.open(report.written[0]) as copy:
+        assert copy.size == (40, 60)  # the pixels themselves are upright; no EXIF left to apply
