@@ -76,6 +76,12 @@ class SketchModel(ImageModel):
         return self.config.default_mode
 
     @property
+    def seed_matters(self) -> bool:
+        """Whether ``seed`` can change a photo: only dropout draws noise (a U-Net trained with
+        ``--no-dropout`` differs between the modes by its BatchNorm statistics alone)."""
+        return self.config.use_dropout
+
+    @property
     def trained_sketches(self) -> dict[str, Any]:
         """How the sketches it learned from were read or drawn (the trainer's record in the card:
         format, edge detector, line width...); empty for imported official weights."""

@@ -19,6 +19,7 @@ def make_tiny_pix2pix(
     num_downs: int = 5,
     native_size: tuple[int, int] | None = None,
     default_mode: str = "official",
+    use_dropout: bool = True,
     seed: int = 0,
     training: dict | None = None,
 ) -> Path:
@@ -26,7 +27,12 @@ def make_tiny_pix2pix(
     ``training`` is the card's record of how it was trained (e.g. how it reads sketches)."""
     torch.manual_seed(seed)
     config = Pix2PixConfig(
-        input_nc=input_nc, output_nc=output_nc, ngf=2, num_downs=num_downs, default_mode=default_mode
+        input_nc=input_nc,
+        output_nc=output_nc,
+        ngf=2,
+        num_downs=num_downs,
+        default_mode=default_mode,
+        use_dropout=use_dropout,
     )
     generator = UnetGenerator(config)
     # random affine and running stats, so that both BatchNorm modes differ from the identity

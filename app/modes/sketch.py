@@ -437,14 +437,22 @@ class SketchWorkspace(ModeWorkspace):
             self._width_chosen = True
 
     def _on_mode_changed(self, *_args) -> None:
-        stochastic = self.mode == "official"
-        self.seed_spin.setEnabled(stochastic)
-        self.new_seed_button.setEnabled(stochastic)
+        self._update_seed_controls()
         self.request()
+
+    def _update_seed_controls(self) -> None:
+        """The seed is offered where it changes the photo: the official mode of a model with dropout."""
+        noisy = self.model is None or self.model.seed_matters
+        usable = self.mode == "official" and noisy
+        self.seed_spin.setEnabled(usable)
+        self.new_seed_button.setEnabled(usable)
+        why = "" if noisy else " (this model was trained without dropout: no seed changes its photos)"
+        self.new_seed_button.setToolTip("Draw new dropout noise" + why)
 
     def on_model_loaded(self, model: Any) -> None:
         if not self._mode_chosen:
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(model.default_mode))
+        self._update_seed_controls()
         # the pen draws lines as wide as those the model learned from (its card), until the user
         # picks a width: 3 px lines cost sketch-facades 0.3 dB against its 2 px training lines
         if model.trained_line_width is not None and not self._width_chosen:

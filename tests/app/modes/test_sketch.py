@@ -212,6 +212,20 @@ def test_a_new_seed_changes_the_official_photo(qtbot, live):
     assert live.seed_spin.value() == live.seed
 
 
+def test_a_model_without_dropout_offers_no_seed_since_none_changes_its_photo(qtbot, tmp_path, monkeypatch):
+    make_tiny_pix2pix(tmp_path / "home" / "models" / "plain", name="plain", num_downs=6, use_dropout=False)
+    ws = make_workspace(qtbot, tmp_path, monkeypatch)
+    ws.activate()
+    qtbot.waitUntil(lambda: ws.model is not None and ws.output.photo is not None, timeout=20000)
+    assert ws.mode == "official" and not ws.model.seed_matters
+    assert not ws.seed_spin.isEnabled() and not ws.new_seed_button.isEnabled()
+    assert "without dropout" in ws.new_seed_button.toolTip()
+    sketch = ws.sketch
+    one, two = (ws.model.translate(sketch, mode="official", seed=s) for s in (1, 2))
+    assert np.array_equal(one, two)  # what the disabled controls say
+    ws.shutdown()
+
+
 def test_state_round_trip(qtbot, workspace, tmp_path, monkeypatch):
     workspace.new_sketch(512)
     stroke(workspace, SketchTool.PEN, 7, [(10.5, 10.5), (400.5, 300.5)])
