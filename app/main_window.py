@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         if model.label_set.to_dict() != self.document.label_set.to_dict():
             self._adopt_label_set(model)
         if model.kind == "pix2pixhd":  # no style images: the seed picks each object's look from the bank
-            self.styles.set_model_capabilities(True, None)
+            self.styles.set_model_capabilities(True, None, style_images=False)
         else:
             self.styles.set_model_capabilities(model.has_random_styles, model.style_fallback)
         self.instance_panel.set_model(model if model.kind == "pix2pixhd" else None)

@@ -118,12 +118,22 @@ class StylePicker(QWidget):
             seed=None if seed < 0 else seed,
         )
 
-    def set_model_capabilities(self, random_styles: bool, fallback: str | None) -> None:
+    def set_model_capabilities(
+        self, random_styles: bool, fallback: str | None, style_images: bool = True
+    ) -> None:
         """Seeds only mean something to models with a style encoder or 3D noise; say how others use
-        style images."""
+        style images. ``style_images`` False (pix2pixHD) greys out what picks or blends images."""
         self.random_button.setEnabled(random_styles)
         self.seed_box.setEnabled(random_styles)
-        self.note.setText("" if fallback is None else f"Styles are applied by {fallback}.")
+        for widget in (self.gallery, self.add_button, self.output_button, self.blend_box, self.blend_slider):
+            widget.setEnabled(style_images)
+        if not style_images:
+            self.note.setText(
+                "This model takes no style image: the seed picks each object's look from its feature "
+                "bank, and Select (S) restyles one object in the Object style panel."
+            )
+        else:
+            self.note.setText("" if fallback is None else f"Styles are applied by {fallback}.")
 
     def selected_path(self) -> str | None:
         """The file of the selected style image (None: no style, or the output used as style)."""

@@ -381,3 +381,16 @@ def test_continuing_needs_an_object_of_the_painted_class_even_after_it_was_undon
     assert canvas.document.instances[10, 25] == 3000  # not door 4000
     rect(canvas, 40, 5, 50, 14, WINDOW)
     assert canvas.document.instances[10, 45] == 3000  # continued the new (selected) window
+
+
+def test_a_pix2pixhd_model_greys_out_the_style_images_it_cannot_use(qtbot, hd_window, tmp_path):
+    styles = hd_window.styles
+    assert not styles.gallery.isEnabled() and not styles.add_button.isEnabled()
+    assert not styles.blend_box.isEnabled() and not styles.output_button.isEnabled()
+    assert styles.random_button.isEnabled() and styles.seed_box.isEnabled()  # the seed picks the looks
+    assert "no style image" in styles.note.text()
+    make_tiny_spade(tmp_path / "home" / "models" / "tiny-spade", "facades", name="tiny-spade")
+    hd_window.load_model(str(tmp_path / "home" / "models" / "tiny-spade"))
+    qtbot.waitUntil(lambda: hd_window.model.card.name == "tiny-spade", timeout=20000)
+    assert styles.gallery.isEnabled() and styles.add_button.isEnabled() and styles.blend_box.isEnabled()
+    assert "no style image" not in styles.note.text()
