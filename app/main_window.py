@@ -55,6 +55,7 @@ from app.settings_dialog import Preferences, SettingsDialog
 from app.style_picker import IMAGE_SUFFIXES, StylePicker
 from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
+from app.zoom_view import ZoomPanView
 from engine import SynthpaintError
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
 from engine.registry import list_models
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(self.document.undo_stack)
         self.modes: list[ModeWorkspace] = [mode(self.settings) for mode in MODES]
         for mode in self.modes:
+            mode.live = self.live  # the Live Update preference holds for every tab
             self.tabs.addTab(mode, mode.title)
             self.undo_group.addStack(mode.undo_stack)
             mode.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -243,7 +245,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs)
-        self._action(file_menu, "&Export Photo…", self.export_photo_dialog, "Ctrl+E")
+        self._action(file_menu, "&Export Photo…", self.export_current_photo_dialog, "Ctrl+E")
         self._action(file_menu, "Export Label Map…", self.export_labels_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "Se&ttings…", self.settings_dialog, QKeySequence.StandardKey.Preferences)
@@ -257,10 +259,11 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([undo, redo])
 
         view_menu = self.menuBar().addMenu("&View")
-        self._action(view_menu, "Zoom &In", lambda: self.canvas.set_zoom(self.canvas.zoom * 1.25), "Ctrl++")
-        self._action(view_menu, "Zoom &Out", lambda: self.canvas.set_zoom(self.canvas.zoom / 1.25), "Ctrl+-")
-        self._action(view_menu, "&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
-        self._action(view_menu, "&Actual Size (100 %)", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")
+        zoom = self.current_canvas
+        self._action(view_menu, "Zoom &In", lambda: zoom().set_zoom(zoom().zoom * 1.25), "Ctrl++")
+        self._action(view_menu, "Zoom &Out", lambda: zoom().set_zoom(zoom().zoom / 1.25), "Ctrl+-")
+        self._action(view_menu, "&Fit to Window", lambda: zoom().fit_to_window(), "Ctrl+0")
+        self._action(view_menu, "&Actual Size (100 %)", lambda: zoom().set_zoom(1.0), "Ctrl+1")
         self.live_action = self._action(view_menu, "&Live Update", self._toggle_live, "F5")
         self.live_action.setCheckable(True)
         self.live_action.setChecked(self.live)
@@ -359,10 +362,28 @@ class MainWindow(QMainWindow):
         self.photo.set_message(f"The model could not be loaded:\n{message}")
 
     # ----- synthesis -----
+    def current_canvas(self) -> ZoomPanView:
+        """The canvas of the tab in front: what the View menu's zoom acts on."""
+        mode = self.tabs.currentWidget()
+        return mode.canvas if isinstance(mode, ModeWorkspace) else self.canvas
+
+    def export_current_photo_dialog(self) -> None:
+        """File > Export Photo exports the picture of the tab in front."""
+        mode = self.tabs.currentWidget()
+        if isinstance(mode, ModeWorkspace):
+            mode.export_result_dialog()
+        else:
+            self.export_photo_dialog()
+
     def _toggle_live(self) -> None:
+        """Live update is one switch for every tab: off, nothing runs until it is back on."""
         self.live = self.live_action.isChecked()
+        for mode in self.modes:
+            mode.live = self.live
         if self.live:
             self.request_synthesis()
+            for mode in self.modes:
+                mode.request()
 
     def _on_document_changed(self, *_args) -> None:
         self._update_title()

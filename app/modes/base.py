@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QToolBa
 
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
+from app.zoom_view import ZoomPanView
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
 from engine.registry import ASSETS, list_models
@@ -32,6 +33,7 @@ class ModeWorkspace(QWidget):
     title = "Mode"
     kinds: tuple[str, ...] = ()
     example: Path | None = None  # what the first start opens in this tab
+    canvas: ZoomPanView  # where the user edits (each tab makes its own); the View menu zooms it
     message = Signal(str)  # a line for the status bar
     resultShown = Signal()
 
@@ -105,6 +107,10 @@ class ModeWorkspace(QWidget):
 
     def start_from_example(self, image: np.ndarray) -> None:
         """Put the example image (uint8 RGB) in place; tabs with an ``example`` say how."""
+        raise NotImplementedError
+
+    def export_result_dialog(self) -> None:
+        """Ask where to write the tab's picture and write it (File > Export Photo)."""
         raise NotImplementedError
 
     # ----- models -----

@@ -389,7 +389,7 @@ class InpaintWorkspace(ModeWorkspace):
     def _build_tools(self) -> None:
         bar = self.toolbar
         bar.addAction("Open Photo…", self.open_photo_dialog)
-        bar.addAction("Export…", self.export_dialog)
+        bar.addAction("Export…", self.export_result_dialog)
         bar.addSeparator()
         self.tool_actions = self.add_tool_actions(TOOL_KEYS, TOOL_TIPS, self.set_tool)
         self._set_guide_support(None)
@@ -506,7 +506,7 @@ class InpaintWorkspace(ModeWorkspace):
             return self.document.photo
         return self.result if self.fill_is_current() else None
 
-    def export_dialog(self) -> None:
+    def export_result_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export result", "inpainted.png", "Images (*.png *.jpg *.jpeg)"
         )

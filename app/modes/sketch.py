@@ -341,7 +341,7 @@ class SketchWorkspace(ModeWorkspace):
         bar.addAction("Clear", self.clear_sketch)
         export_menu = QMenu(self)
         export_menu.addAction("Sketch (PNG)…", self.export_sketch_dialog)
-        export_menu.addAction("Photo (PNG or JPEG)…", self.export_output_dialog)
+        export_menu.addAction("Photo (PNG or JPEG)…", self.export_result_dialog)
         bar.addWidget(_menu_button("Export", export_menu))
         bar.addSeparator()
 
@@ -533,7 +533,7 @@ class SketchWorkspace(ModeWorkspace):
             return False
         return True
 
-    def export_output_dialog(self) -> None:
+    def export_result_dialog(self) -> None:
         if self.output.photo is None:
             self.show_error("Nothing to export", "There is no photo yet.")
             return

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from app.main_window import MainWindow
@@ -243,3 +244,39 @@ def test_every_tab_shows_its_model_picker_at_the_default_window_size(qtbot, wind
         qtbot.waitUntil(
             lambda m=mode: m.model_combo.isVisible() and m.model_combo.width() >= 150, timeout=5000
         )
+
+
+def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
+    from app.modes.sketch import SketchWorkspace
+
+    (sketch_tab,) = [mode for mode in window.modes if isinstance(mode, SketchWorkspace)]
+    window.tabs.setCurrentIndex(window.modes.index(sketch_tab) + 1)
+    labels_zoom, sketch_zoom = window.canvas.zoom, sketch_tab.canvas.zoom
+    zoom_in = next(a for a in window.findChildren(QAction) if a.text() == "Zoom &In")
+    zoom_in.trigger()
+    assert sketch_tab.canvas.zoom == pytest.approx(sketch_zoom * 1.25)
+    assert window.canvas.zoom == labels_zoom  # the hidden Labels canvas stays as it was
+    exported = []
+    monkeypatch.setattr(sketch_tab, "export_result_dialog", lambda: exported.append("sketch"))
+    monkeypatch.setattr(window, "export_photo_dialog", lambda: exported.append("labels"))
+    window.export_current_photo_dialog()
+    window.tabs.setCurrentIndex(0)
+    window.export_current_photo_dialog()
+    assert exported == ["sketch", "labels"]
+
+
+def test_live_update_off_holds_every_tab(qtbot, window, tmp_path):
+    from app.modes.sketch import SketchWorkspace
+    from tests.factories_pix2pix import make_tiny_pix2pix
+
+    make_tiny_pix2pix(tmp_path / "home" / "models" / "tiny-sketch", name="tiny-sketch")
+    (sketch_tab,) = [mode for mode in window.modes if isinstance(mode, SketchWorkspace)]
+    window.tabs.setCurrentIndex(window.modes.index(sketch_tab) + 1)
+    qtbot.waitUntil(lambda: sketch_tab.model is not None, timeout=20000)
+    window.live_action.setChecked(False)
+    window._toggle_live()
+    assert all(not mode.live for mode in window.modes)
+    assert sketch_tab.request() is None  # a loaded model, yet nothing is computed
+    window.live_action.setChecked(True)
+    window._toggle_live()
+    assert all(mode.live for mode in window.modes) and sketch_tab.request() is not None
