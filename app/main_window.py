@@ -378,11 +378,11 @@ class MainWindow(QMainWindow):
     def _toggle_live(self) -> None:
         """Live update is one switch for every tab: off, nothing runs until it is back on."""
         self.live = self.live_action.isChecked()
-        for mode in self.modes:
-            mode.live = self.live
         if self.live:
             self.request_synthesis()
-            for mode in self.modes:
+        for mode in self.modes:
+            mode.live = self.live
+            if self.live:
                 mode.request()
 
     def _on_document_changed(self, *_args) -> None:
