@@ -62,6 +62,9 @@ class ModeWorkspace(QWidget):
         # the model picker has its own bar beside the tools, so a narrow window folds the tools
         # into the toolbar's overflow menu but always shows which model paints
         self.model_bar = QToolBar("Model")
+        # a second row for the tools' settings and the generation options, so that at the default
+        # window size no control hides in an overflow menu; tabs with few controls leave it empty
+        self.options_bar = QToolBar(f"{self.title} options")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.setSpacing(0)
@@ -70,6 +73,7 @@ class ModeWorkspace(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.options_bar)
         layout.addWidget(self.body, 1)
         self._started = False
 
@@ -125,6 +129,7 @@ class ModeWorkspace(QWidget):
         if self._started:
             return
         self._started = True
+        self.options_bar.setVisible(bool(self.options_bar.actions()))
         self.model_bar.addWidget(QLabel(" Model "))
         self.model_bar.addWidget(self.model_combo)
         self.model_bar.addWidget(self.timing)

@@ -393,6 +393,7 @@ class InpaintWorkspace(ModeWorkspace):
         bar.addSeparator()
         self.tool_actions = self.add_tool_actions(TOOL_KEYS, TOOL_TIPS, self.set_tool)
         self._set_guide_support(None)
+        bar = self.options_bar
         bar.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(1, 512)

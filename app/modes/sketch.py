@@ -348,6 +348,7 @@ class SketchWorkspace(ModeWorkspace):
         self.tool_actions = self.add_tool_actions(
             TOOL_KEYS, {tool: tool.value for tool in TOOL_KEYS}, self.set_tool
         )
+        bar = self.options_bar
         bar.addWidget(QLabel(" Width "))
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
         self.width_slider.setRange(1, MAX_LINE_WIDTH)

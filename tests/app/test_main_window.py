@@ -240,10 +240,20 @@ def test_every_tab_shows_its_model_picker_at_the_default_window_size(qtbot, wind
     window.resize(1280, 760)  # the size a first start opens at
     for index, mode in enumerate(window.modes, start=1):
         window.tabs.setCurrentIndex(index)
-        # the tools may fold into the toolbar's overflow menu; the model picker never does
         qtbot.waitUntil(
             lambda m=mode: m.model_combo.isVisible() and m.model_combo.width() >= 150, timeout=5000
         )
+
+
+def test_no_control_of_any_tab_hides_in_an_overflow_menu_at_the_default_window_size(qtbot, window):
+    window.resize(1280, 760)
+    for index, mode in enumerate(window.modes, start=1):
+        window.tabs.setCurrentIndex(index)
+        qtbot.waitUntil(mode.model_combo.isVisible, timeout=5000)
+        for bar in (mode.toolbar, mode.options_bar):
+            for action in bar.actions():
+                control = bar.widgetForAction(action)
+                assert control.isVisible(), f"{mode.title}: '{action.text()}' {control} is in the overflow"
 
 
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
