@@ -173,6 +173,8 @@ class MainWindow(QMainWindow):
             dock.setVisible(labels)
         self._update_instance_dock()
         self.tools_bar.setVisible(labels)
+        for label_tab_status in (self.status_class, self.status_timing):  # mode tabs show their own time
+            label_tab_status.setVisible(labels)
         self.undo_group.setActiveStack(self.document.undo_stack if labels else mode.undo_stack)
         if not labels:
             if hasattr(mode, "set_reference"):  # the sketch mode can trace over the label painting

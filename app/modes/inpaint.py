@@ -615,6 +615,8 @@ class InpaintWorkspace(ModeWorkspace):
         self._result_revision = self._job_revisions.get(stamp, -1)
         self._job_revisions = {s: r for s, r in self._job_revisions.items() if s > stamp}
         self.result = image
+        if not self.document.mask.any():
+            self.timing.clear()  # nothing was filled: the photo came back without running the model
         if self.comparing:
             self.output.set_photo(self.document.photo)
         self.accept_action.setEnabled(self.fill_is_current() and bool(self.document.mask.any()))

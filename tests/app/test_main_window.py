@@ -170,8 +170,10 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
         "Inpaint",
         "Colorize",
     ]
+    window.status_timing.setText("171 ms")
     window.tabs.setCurrentWidget(sketch_tab)
     assert not window.tools_bar.isVisible()  # label tools (and their shortcuts) belong to the label tab
+    assert not window.status_timing.isVisible()  # the label painting's time, not this tab's
     assert window.undo_group.activeStack() is sketch_tab.undo_stack
     sketch_tab.canvas.press(QPointF(10.5, 10.5))
     sketch_tab.canvas.release(QPointF(40.5, 10.5))
@@ -186,6 +188,7 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
     assert np.array_equal(sketch_tab.sketch, drawn)
     window.tabs.setCurrentIndex(0)
     assert window.tools_bar.isVisible() and window.undo_group.activeStack() is window.document.undo_stack
+    assert window.status_timing.isVisible()
 
 
 def test_the_first_start_opens_an_example_in_every_tab_once(qtbot, window):

@@ -121,8 +121,10 @@ def test_a_soft_brush_regenerates_its_whole_footprint_and_blends_the_fill_in_at_
 
 def test_an_empty_mask_shows_the_photo_unchanged_without_errors(qtbot, live):
     assert np.array_equal(live.output.photo, live.document.photo)
+    assert live.timing.text() == ""  # no fill was computed, so no time to show
     stroke(live, EraseTool.ERASE, [(40.5, 30.5)], size=7)
     assert not np.array_equal(settled(qtbot, live), live.document.photo)
+    assert live.timing.text().endswith(" ms")
     stroke(live, EraseTool.RESTORE, [(40.5, 30.5)], size=15)
     assert not live.document.mask.any()
     assert np.array_equal(settled(qtbot, live), live.document.photo)
