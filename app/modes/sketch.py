@@ -205,7 +205,7 @@ class SketchCanvas(ZoomPanView):
         self.undo_stack = undo_stack
         self.tool = SketchTool.PEN
         self.reference: np.ndarray | None = None
-        self.reference_opacity = 0.5
+        self.reference_opacity = 0.25  # a faint guide: the strokes stay what the eye reads
         self._session: StrokeSession | None = None
         self._start: QPointF | None = None
         self._last: QPointF | None = None
