@@ -155,7 +155,7 @@ def run_synth(args: argparse.Namespace) -> None:
             )
         photo = model.synthesize(labels, instances=instances, seed=args.seed)
     else:
-        style = read_rgb_image(args.style) if args.style is not None else None
+        style = read_rgb_image(args.style, "style image") if args.style is not None else None
         photo = model.synthesize(labels, instances=instances, style=style, seed=args.seed)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
@@ -163,7 +163,7 @@ def run_synth(args: argparse.Namespace) -> None:
 
 def run_sketch(args: argparse.Namespace) -> None:
     model = open_model(args.model, ("pix2pix",), args.device)
-    photo = model.translate(read_rgb_image(args.sketch), mode=args.mode, seed=args.seed)
+    photo = model.translate(read_rgb_image(args.sketch, "sketch"), mode=args.mode, seed=args.seed)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
 
@@ -172,7 +172,7 @@ def run_inpaint(args: argparse.Namespace) -> None:
     guided = guided_inpainters() if args.model is None and args.guide is not None else []
     model = open_model(str(guided[0][0]) if guided else args.model, ("lama",), args.device)
     image, mask = read_rgb_image(args.image), read_mask_image(args.mask)
-    guide = read_mask_image(args.guide) if args.guide is not None else None
+    guide = read_mask_image(args.guide, "guide") if args.guide is not None else None
     photo = model.inpaint(image, mask, guide=guide)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, {mask.mean():.1%} filled)")
@@ -205,7 +205,7 @@ def run_colorize(args: argparse.Namespace) -> None:
     hints = read_hints(args.hints) if args.hints is not None else []
     reference = None
     if args.reference is not None:
-        reference = global_hint_from_image(read_rgb_image(args.reference))
+        reference = global_hint_from_image(read_rgb_image(args.reference, "reference image"))
     photo = model.colorize(read_rgb_image(args.image), hints, global_hint=reference)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, {len(hints)} hints)")

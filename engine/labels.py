@@ -506,9 +506,11 @@ def read_instance_image(path: StrPath) -> np.ndarray:
     )
 
 
-def read_rgb_image(path: StrPath) -> np.ndarray:
-    """A photo as uint8 H x W x 3, upright per its EXIF orientation; transparency is flattened onto white."""
-    image = _open_image(path, "image")
+def read_rgb_image(path: StrPath, what: str = "image") -> np.ndarray:
+    """A photo as uint8 H x W x 3, upright per its EXIF orientation; transparency is flattened onto white.
+
+    ``what`` names the file in error messages (a command reads several images)."""
+    image = _open_image(path, what)
     # a broken EXIF block should not stop a photo that every viewer opens
     with contextlib.suppress(OSError, ValueError, SyntaxError, KeyError, TypeError):
         image = ImageOps.exif_transpose(image)
@@ -520,7 +522,7 @@ def read_rgb_image(path: StrPath) -> np.ndarray:
         return np.array(image.convert("RGB"))
     except ValueError as err:
         raise InputImageError(
-            f"the image {path} uses colour mode {image.mode}, which has no RGB form"
+            f"the {what} {path} uses colour mode {image.mode}, which has no RGB form"
         ) from err
 
 
@@ -535,7 +537,7 @@ def remap_by_name(label_map: np.ndarray, source: LabelSet, target: LabelSet) -> 
     return lut[label_map]
 
 
-def read_mask_image(path: StrPath) -> np.ndarray:
+def read_mask_image(path: StrPath, what: str = "mask") -> np.ndarray:
     """A hole mask (bool H x W) from an image where white (grey value > 127) marks the hole."""
-    grey = read_rgb_image(path).astype(np.uint16).sum(axis=2)
+    grey = read_rgb_image(path, what).astype(np.uint16).sum(axis=2)
     return grey > 3 * 127

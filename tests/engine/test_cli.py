@@ -228,6 +228,9 @@ def test_inpaint_fills_only_the_white_part_of_the_mask(tmp_path, capsys):
     Image.fromarray(np.zeros((50, 70), np.uint8)).save(tmp_path / "empty.png")
     assert main([*args, "--mask", str(tmp_path / "empty.png"), "-o", str(tmp_path / "x.png")]) == 2
     assert "mask" in capsys.readouterr().err
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert main([*args, "--mask", str(tmp_path / "broken.png"), "-o", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err.startswith("error: the mask ")  # which of the two files is broken
 
 
 def test_inpaint_with_a_guide_and_no_model_picks_an_installed_guided_model(tmp_path, monkeypatch, capsys):
