@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.document.undo_stack.cleanChanged.connect(self._update_title)
 
         self._build_tools()
+        self._update_instance_dock()
         self._build_menus()
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.autosave = QTimer(self)
@@ -200,7 +201,6 @@ class MainWindow(QMainWindow):
             self.tool_actions[tool] = action
         self.tool_actions[Tool.BRUSH].setChecked(True)
         self.tool_actions[Tool.SELECT].setText("Select")  # short: the bar is full
-        self.tool_actions[Tool.SELECT].setToolTip("Select object (S): click an object to choose its look")
         self.instances_action = QAction("Instances", self, checkable=True)
         self.instances_action.setShortcut(QKeySequence("N"))
         self.instances_action.setToolTip(
@@ -425,6 +425,12 @@ class MainWindow(QMainWindow):
         """The object-style dock belongs to the label tab with a pix2pixHD model."""
         takes_codes = self.model is not None and self.model.kind == "pix2pixhd"
         self.instance_dock.setVisible(takes_codes and self.tabs.currentIndex() == 0)
+        self.tool_actions[Tool.SELECT].setToolTip(
+            "Select object (S): click an object to choose its look"
+            if takes_codes
+            else "Select object (S): click an object to outline it; with Instances on, Shift-strokes add "
+            "to it (this model gives objects no looks of their own: a pix2pixHD model does)"
+        )
 
     def _on_instance_selected(self, instance_id: int | None) -> None:
         self._show_selected_instance()

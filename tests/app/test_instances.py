@@ -219,6 +219,7 @@ def select(win, qtbot, x, y):
 def test_panel_shows_the_selected_objects_bank_codes_with_rendered_previews(qtbot, hd_window):
     win = hd_window
     assert win.instance_dock.isVisible()
+    assert win.tool_actions[Tool.SELECT].toolTip().endswith("choose its look")
     paint_objects(win)
     select(win, qtbot, 90, 50)
     panel = win.instance_panel
@@ -355,6 +356,7 @@ def test_the_instance_map_reaches_a_spade_model_with_instance_edges(qtbot, tmp_p
     win = make_window(qtbot, tmp_path, monkeypatch)
     try:
         assert win.model.uses_instances and not win.instance_dock.isVisible()
+        assert "no looks of their own" in win.tool_actions[Tool.SELECT].toolTip()  # it promises no looks
         win.apply_preferences(Preferences(resolution=256))
         win.instances_action.setChecked(True)
         rect(win.canvas, 20, 20, 79, 99, WINDOW)
