@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.modes: list[ModeWorkspace] = [mode(self.settings) for mode in MODES]
         for mode in self.modes:
             mode.live = self.live  # the Live Update preference holds for every tab
+            mode.save_project = self.save
             self.tabs.addTab(mode, mode.title)
             self.undo_group.addStack(mode.undo_stack)
             mode.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -595,9 +596,17 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_path(Path(url.toLocalFile()))
+                self.open_dropped(Path(url.toLocalFile()))
                 event.acceptProposedAction()
                 return
+
+    def open_dropped(self, path: Path) -> bool:
+        """A file dropped on the window opens in the tab in front: a photo dropped on the Inpaint tab
+        is the photo to erase in, not a style for the label painting; a project opens everywhere."""
+        mode = self.tabs.currentWidget()
+        if path.suffix == PROJECT_SUFFIX or not isinstance(mode, ModeWorkspace):
+            return self.open_path(path)
+        return mode.open_file(path)
 
     def open_project_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
@@ -42,6 +51,8 @@ class ModeWorkspace(QWidget):
         self.settings = settings
         self.model: Any = None
         self.live = True
+        # the window's File > Save, offered when opening a file would discard this tab's changes
+        self.save_project: Callable[[], bool] | None = None
         self.last_stamp_shown = 0
         self.last_ms: float | None = None
         self.undo_stack = QUndoStack(self)
@@ -112,6 +123,31 @@ class ModeWorkspace(QWidget):
     def start_from_example(self, image: np.ndarray) -> None:
         """Put the example image (uint8 RGB) in place; tabs with an ``example`` say how."""
         raise NotImplementedError
+
+    def open_file(self, path: Path) -> bool:
+        """Open a file the user dropped on this tab as its new starting point (False: not opened)."""
+        raise NotImplementedError
+
+    def maybe_discard(self) -> bool:
+        """Ask before a new file replaces this tab's unsaved work, which its history cannot bring
+        back; True when it is fine to go on."""
+        if self.undo_stack.isClean():
+            return True
+        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        if self.save_project is not None:
+            buttons |= QMessageBox.StandardButton.Save
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the project with your changes in the {self.title} tab first?",
+            buttons,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_project()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
 
     def export_result_dialog(self) -> None:
         """Ask where to write the tab's picture and write it (File > Export Photo)."""

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSpinBox,
     QStyleOptionGraphicsItem,
@@ -480,7 +479,10 @@ class ColorizeWorkspace(ModeWorkspace):
     def open_photo_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open photo to colorize", "", PHOTO_FILTER)
         if path:
-            self.open_photo(Path(path))
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        return self.maybe_discard() and self.open_photo(path)
 
     def open_photo(self, path: str | Path) -> bool:
         """Open a grey or colour photo (a colour one is shown grey; its colours seed new hints)."""
@@ -696,9 +698,6 @@ class ColorizeWorkspace(ModeWorkspace):
             self.show_error("The colorized photo could not be exported", str(exc))
             return False
         return True
-
-    def show_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
 
     # ----- jobs -----
     def make_job(self) -> JobFunction | None:

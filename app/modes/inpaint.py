@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsRectItem,
     QLabel,
-    QMessageBox,
     QSlider,
     QToolButton,
     QWidget,
@@ -475,7 +474,10 @@ class InpaintWorkspace(ModeWorkspace):
             self, "Open photo", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
         )
         if path:
-            self.open_photo(Path(path))
+            self.open_file(Path(path))
+
+    def open_file(self, path: Path) -> bool:
+        return self.maybe_discard() and self.open_photo(path)
 
     def open_photo(self, path: Path) -> bool:
         """Start erasing on the photo at ``path``; a bad file is reported and nothing changes."""
@@ -530,9 +532,6 @@ class InpaintWorkspace(ModeWorkspace):
             return False
         self.message.emit(f"Exported {Path(path).name}")
         return True
-
-    def show_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
 
     # ----- fill -----
     def fill_is_current(self) -> bool:

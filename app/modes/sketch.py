@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QGraphicsLineItem,
     QLabel,
     QMenu,
-    QMessageBox,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -501,6 +500,9 @@ class SketchWorkspace(ModeWorkspace):
         if path:
             self.open_sketch(Path(path))
 
+    def open_file(self, path: Path) -> bool:
+        return self.open_sketch(path)  # one undoable step: nothing to ask
+
     def open_sketch(self, path: Path) -> bool:
         """Open any picture as the sketch (grey, scaled down to ``MAX_SKETCH_SIDE``); undoable."""
         path = Path(path)
@@ -555,9 +557,6 @@ class SketchWorkspace(ModeWorkspace):
             self.show_error("The photo could not be exported", str(exc))
             return False
         return True
-
-    def show_error(self, title: str, text: str) -> None:
-        QMessageBox.warning(self, title, text)
 
     # ----- engine -----
     def make_job(self) -> JobFunction:

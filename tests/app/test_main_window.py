@@ -138,7 +138,7 @@ def test_style_and_seed_travel_with_the_project_and_recent_files_remember_it(qtb
 
     style = tmp_path / "brick.jpg"
     Image.fromarray(np.full((32, 32, 3), (150, 60, 40), np.uint8)).save(style)
-    assert window.open_path(style)  # a photo dropped on the window becomes the style
+    assert window.open_dropped(style)  # a photo dropped on the Labels tab becomes the style
     assert window.styles.selected_path() == str(style)
     path = tmp_path / "styled.synthpaint"
     assert window.save_to(path)
@@ -257,6 +257,23 @@ def test_no_control_of_any_tab_hides_in_an_overflow_menu_at_the_default_window_s
             for action in bar.actions():
                 control = bar.widgetForAction(action)
                 assert control.isVisible(), f"{mode.title}: '{action.text()}' {control} is in the overflow"
+
+
+def test_a_file_dropped_on_a_mode_tab_opens_in_that_tab(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from app.modes.inpaint import InpaintWorkspace
+
+    inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    photo = np.random.default_rng(4).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(tmp_path / "holiday.png")
+    styles_before = window.styles.gallery.count()
+    labels_before = window.document.labels.copy()
+    window.tabs.setCurrentWidget(inpaint_tab)
+    assert window.open_dropped(tmp_path / "holiday.png")
+    assert np.array_equal(inpaint_tab.document.photo, photo)  # the photo to erase in
+    assert window.styles.gallery.count() == styles_before  # not a style of the hidden Labels tab
+    assert np.array_equal(window.document.labels, labels_before) and not window.errors
 
 
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):

@@ -311,6 +311,21 @@ def test_a_corrupt_or_oversized_photo_is_reported_and_the_hints_stay(workspace, 
     assert workspace.undo_stack.count() == 1
 
 
+def test_opening_another_photo_keeps_the_hints_unless_the_user_discards_them(
+    workspace, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    workspace.add_hint(10, 10, (255, 0, 0), 3)
+    hints = list(workspace.hints.hints)
+    Image.fromarray(grey_photo()).save(tmp_path / "next.png")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Cancel)
+    assert not workspace.open_file(tmp_path / "next.png")
+    assert workspace.hints.hints == hints  # the user's hints are still there
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)
+    assert workspace.open_file(tmp_path / "next.png") and workspace.hints.hints == []
+
+
 def test_a_colour_photo_is_shown_grey_and_seeds_hint_colours(qtbot, tmp_path, monkeypatch):
     ws = make_workspace(qtbot, tmp_path, monkeypatch, [("tiny-colorization", 0)])
     try:

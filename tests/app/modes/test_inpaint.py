@@ -264,6 +264,33 @@ def test_a_corrupt_or_huge_photo_is_reported_and_nothing_changes(workspace, tmp_
     assert workspace.undo_stack.count() == 1
 
 
+@pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
+def test_opening_another_photo_asks_before_it_discards_the_erased_work(
+    workspace, tmp_path, monkeypatch, answer
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    stroke(workspace, EraseTool.RECTANGLE, [(5.5, 5.5), (15.5, 15.5)])
+    photo, mask = workspace.document.photo.copy(), workspace.document.mask.copy()
+    saved = []
+    workspace.save_project = lambda: saved.append(True) or True
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a: asked.append(a) or getattr(QMessageBox.StandardButton, answer)
+    )
+    other = make_photo(20, 30)
+    Image.fromarray(other).save(tmp_path / "other.png")
+    assert workspace.open_file(tmp_path / "other.png") == (answer != "Cancel")
+    assert len(asked) == 1 and saved == ([True] if answer == "Save" else [])
+    if answer == "Cancel":
+        assert np.array_equal(workspace.document.photo, photo) and np.array_equal(
+            workspace.document.mask, mask
+        )
+    else:
+        assert np.array_equal(workspace.document.photo, other) and not workspace.document.mask.any()
+        assert workspace.open_file(tmp_path / "other.png") and len(asked) == 1  # nothing unsaved: no question
+
+
 def test_holding_compare_shows_the_original_photo(qtbot, live):
     stroke(live, EraseTool.ERASE, [(40.5, 30.5), (60.5, 30.5)], size=13)
     fill = settled(qtbot, live)
