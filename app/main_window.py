@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from app.zoom_view import ZoomPanView
 from engine import SynthpaintError
+from engine.checkpoints import read_card
 from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
 from engine.registry import list_models
 from engine.session import SynthesisModel
@@ -238,12 +240,13 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&New…", self.new_canvas, QKeySequence.StandardKey.New)
+        labels_tab = self._in_labels_tab
+        self._action(file_menu, "&New…", labels_tab(self.new_canvas), QKeySequence.StandardKey.New)
         self._action(file_menu, "&Open Project…", self.open_project_dialog, QKeySequence.StandardKey.Open)
-        self._action(file_menu, "Open &Label Map…", self.open_label_map_dialog, "Ctrl+Shift+O")
-        self.recent = RecentFiles(self.settings, self.open_path, self)
+        self._action(file_menu, "Open &Label Map…", labels_tab(self.open_label_map_dialog), "Ctrl+Shift+O")
+        self.recent = RecentFiles(self.settings, labels_tab(self.open_path), self)
         file_menu.addMenu(self.recent.menu)
-        self._action(file_menu, "Open Photo as &Style…", self.styles.add_image_dialog)
+        self._action(file_menu, "Open Photo as &Style…", labels_tab(self.styles.add_image_dialog))
         self._action(file_menu, "Open &Model Folder…", self.open_model_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
@@ -275,6 +278,15 @@ class MainWindow(QMainWindow):
         self.overlay_action.setCheckable(True)
         self.overlay_action.setToolTip("Show the label map over the output (else side by side)")
         self._update_overlay()
+
+    def _in_labels_tab(self, slot: Callable[..., object]) -> Callable[..., None]:
+        """``slot`` acting on the label painting, after bringing its tab to the front to show it."""
+
+        def run(*args: object) -> None:
+            self.tabs.setCurrentIndex(0)
+            slot(*args)
+
+        return run
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -310,7 +322,23 @@ class MainWindow(QMainWindow):
     def open_model_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open model folder")
         if folder:
-            self.load_model(folder)
+            self.open_model_folder(Path(folder))
+
+    def open_model_folder(self, folder: Path) -> bool:
+        """Load a model folder in the tab of its kind and bring that tab to the front."""
+        try:
+            kind = read_card(folder).kind
+        except SynthpaintError as exc:
+            self.show_error("This model cannot be opened", str(exc))
+            return False
+        mode = next((m for m in self.modes if kind in m.kinds), None)
+        if mode is None:  # a label-to-photo model (or an unknown kind, which the loader explains)
+            self.tabs.setCurrentIndex(0)
+            self.load_model(str(folder))
+        else:
+            self.tabs.setCurrentWidget(mode)
+            mode.load_model(str(folder))
+        return True
 
     def _on_model_loaded(self, model: SynthesisModel) -> None:
         if model.kind not in LABEL_KINDS:

@@ -276,6 +276,36 @@ def test_a_file_dropped_on_a_mode_tab_opens_in_that_tab(qtbot, window, tmp_path)
     assert np.array_equal(window.document.labels, labels_before) and not window.errors
 
 
+def test_a_model_folder_opens_in_the_tab_of_its_kind(qtbot, window, tmp_path):
+    from app.modes.inpaint import InpaintWorkspace
+    from tests.factories_lama import make_tiny_lama
+
+    inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    folder = make_tiny_lama(tmp_path / "my-filler", name="my-filler")
+    assert window.open_model_folder(folder)  # from the Labels tab, which cannot run it
+    assert window.tabs.currentWidget() is inpaint_tab
+    qtbot.waitUntil(lambda: inpaint_tab.model is not None and inpaint_tab.model.card.name == "my-filler")
+    assert window.model.kind == "spade" and not window.errors  # the label model stays
+    assert not window.open_model_folder(tmp_path)  # no card: a message, nothing switches
+    assert "not a synthpaint model" in window.errors[-1]
+
+
+def test_label_painting_menu_actions_bring_the_labels_tab_to_the_front(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from engine.labels import write_label_image
+
+    labels = np.full((32, 48), 2, np.int32)
+    labels[8:20, 10:30] = 3
+    write_label_image(tmp_path / "map.png", labels, window.document.label_set)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "map.png"), ""))
+    window.tabs.setCurrentIndex(2)
+    action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "Open &Label Map…")
+    action.trigger()
+    assert window.tabs.currentIndex() == 0  # where the opened map is seen
+    assert np.array_equal(window.document.labels, labels)
+
+
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
     from app.modes.sketch import SketchWorkspace
 
