@@ -352,7 +352,7 @@ class MainWindow(QMainWindow):
         self.model = model
         self.synthesis = SynthesisState()  # style codes belong to the model that made them
         if self.model_combo.findText(model.card.name) < 0:
-            self.model_combo.addItem(model.card.name)
+            self.model_combo.addItem(model.card.name, str(model.folder))
         self.model_combo.setCurrentText(model.card.name)
         if model.label_set.to_dict() != self.document.label_set.to_dict():
             self._adopt_label_set(model)

@@ -19,6 +19,7 @@ class ImageModel:
     config_class: ClassVar[Any]
     network_class: ClassVar[type[nn.Module]]
     architecture_name: ClassVar[str]
+    folder: Path | None = None  # where it was loaded from (load_model sets it), to reload it
 
     def __init__(self, card: ModelCard, generator: nn.Module, device: torch.device, dtype: torch.dtype):
         self.card = card

@@ -7,6 +7,8 @@ network's multiple, and the photo is cropped and resized back, so the output mat
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
@@ -22,6 +24,7 @@ class LabelMapModel:
     """Base of the label-map runtimes; subclasses set ``native_size`` and implement ``synthesize``."""
 
     kind = ""
+    folder: Path | None = None  # where it was loaded from (load_model sets it), to reload it
 
     def __init__(self, card: ModelCard, label_set: LabelSet, device: torch.device, dtype: torch.dtype):
         self.card = card

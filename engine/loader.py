@@ -51,6 +51,7 @@ def load_model(
     runtime = runtime_class(card.kind)
     torch_device = pick_device(device)
     model = runtime.from_folder(folder, card, torch_device, pick_dtype(torch_device, precision))
+    model.folder = folder
     if warm_up or (warm_up is None and torch_device.type != "cpu"):
         model.warm_up()
     return model

@@ -192,7 +192,7 @@ class ModeWorkspace(QWidget):
             return
         self.model = model
         if self.model_combo.findText(model.card.name) < 0:
-            self.model_combo.addItem(model.card.name)
+            self.model_combo.addItem(model.card.name, str(model.folder))
         self.model_combo.setCurrentText(model.card.name)
         self.output.set_message("")
         self.on_model_loaded(model)

@@ -281,11 +281,19 @@ def test_a_model_folder_opens_in_the_tab_of_its_kind(qtbot, window, tmp_path):
     from tests.factories_lama import make_tiny_lama
 
     inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    make_tiny_lama(tmp_path / "home" / "models" / "tiny-lama")  # installed: the tab's own default
     folder = make_tiny_lama(tmp_path / "my-filler", name="my-filler")
     assert window.open_model_folder(folder)  # from the Labels tab, which cannot run it
     assert window.tabs.currentWidget() is inpaint_tab
     qtbot.waitUntil(lambda: inpaint_tab.model is not None and inpaint_tab.model.card.name == "my-filler")
     assert window.model.kind == "spade" and not window.errors  # the label model stays
+    combo = inpaint_tab.model_combo
+    assert combo.itemData(combo.currentIndex()) == str(folder)  # picking it again reloads that folder
+    other = next(i for i in range(combo.count()) if combo.itemText(i) != "my-filler")
+    combo.activated.emit(other)
+    qtbot.waitUntil(lambda: inpaint_tab.model.card.name != "my-filler")
+    combo.activated.emit(combo.findText("my-filler"))
+    qtbot.waitUntil(lambda: inpaint_tab.model.card.name == "my-filler")
     assert not window.open_model_folder(tmp_path)  # no card: a message, nothing switches
     assert "not a synthpaint model" in window.errors[-1]
 
