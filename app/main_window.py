@@ -34,6 +34,14 @@ from PySide6.QtWidgets import (
 
 from app.canvas import CanvasView, Tool
 from app.document import Document
+from app.help_dialogs import (
+    CANVAS_GESTURES,
+    HelpText,
+    about_html,
+    action_keys,
+    model_card_html,
+    shortcuts_html,
+)
 from app.instance_panel import InstancePanel, ObjectStyleEdit, features_from_json, features_to_json
 from app.modes.base import EXAMPLES, ModeWorkspace
 from app.modes.colorize import ColorizeWorkspace
@@ -77,6 +85,7 @@ TOOL_KEYS = {
 AUTOSAVE_MS = 60_000
 MODES = (SketchWorkspace, InpaintWorkspace, ColorizeWorkspace)
 LABEL_KINDS = ("spade", "pix2pixhd")  # the models the Labels tab runs
+LABEL_GESTURES = (("Shift + stroke", "with Instances on: add to the selected object, not a new one"),)
 
 
 class MainWindow(QMainWindow):
@@ -279,6 +288,11 @@ class MainWindow(QMainWindow):
         self.overlay_action.setToolTip("Show the label map over the output (else side by side)")
         self._update_overlay()
 
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "About This &Model…", self.show_model_card)
+        self._action(help_menu, "&Keys and Mouse…", self.show_keys, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About synthpaint…", self.show_about)
+
     def _in_labels_tab(self, slot: Callable[..., object]) -> Callable[..., None]:
         """``slot`` acting on the label painting, after bringing its tab to the front to show it."""
 
@@ -397,6 +411,43 @@ class MainWindow(QMainWindow):
         """The canvas of the tab in front: what the View menu's zoom acts on."""
         mode = self.tabs.currentWidget()
         return mode.canvas if isinstance(mode, ModeWorkspace) else self.canvas
+
+    # ----- help -----
+    def _show_help(self, title: str, text: str) -> None:
+        self.help_window = HelpText(title, text, self)
+        self.help_window.show()
+
+    def show_model_card(self) -> None:
+        """Help > About This Model: the card of the model of the tab in front."""
+        mode = self.tabs.currentWidget()
+        model = mode.model if isinstance(mode, ModeWorkspace) else self.model
+        if model is None:
+            self.show_error(
+                "No model", f"No model is loaded in the {self.tabs.tabText(self.tabs.currentIndex())} tab."
+            )
+            return
+        self._show_help(f"About {model.card.name}", model_card_html(model.card, model.folder))
+
+    def show_keys(self) -> None:
+        """Help > Keys and Mouse: the tab in front's tool keys and gestures, then the menus' keys."""
+        mode = self.tabs.currentWidget()
+        if isinstance(mode, ModeWorkspace):
+            actions = [*mode.toolbar.actions(), *mode.options_bar.actions(), *mode.actions()]
+            gestures = mode.gestures
+        else:
+            actions, gestures = self.tools_bar.actions(), LABEL_GESTURES
+        menus = [action for menu in self.menuBar().actions() for action in menu.menu().actions()]
+        sections = [
+            (
+                f"{self.tabs.tabText(self.tabs.currentIndex())} tab",
+                [*action_keys(actions), *gestures, *CANVAS_GESTURES],
+            ),
+            ("Everywhere", action_keys(menus)),
+        ]
+        self._show_help("Keys and mouse", shortcuts_html(sections))
+
+    def show_about(self) -> None:
+        self._show_help("About synthpaint", about_html([card for _, card in list_models()]))
 
     def export_current_photo_dialog(self) -> None:
         """File > Export Photo exports the picture of the tab in front."""

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.checkpoints import ModelCard
 from engine.errors import InputImageError, ModelNotFoundError, SynthpaintError
 from engine.labels import (
     builtin_label_sets,
@@ -23,7 +22,7 @@ from engine.labels import (
     read_rgb_image,
 )
 from engine.official import KINDS, import_official
-from engine.registry import guided_inpainters, list_models, model_dirs, takes_guide
+from engine.registry import guided_inpainters, list_models, model_dirs, model_input
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,17 +215,6 @@ def save_image(image: np.ndarray, path: Path) -> None:
         Image.fromarray(image).save(path)
     except (OSError, ValueError) as exc:
         raise InputImageError(f"could not write {path} ({exc})") from None
-
-
-# what each kind of model is given, for the listing (label-map kinds add their label set)
-MODEL_INPUTS = {"pix2pix": "sketch", "lama": "photo+hole", "colorization": "grey+hints", "segmenter": "photo"}
-
-
-def model_input(card: ModelCard) -> str:
-    """What the model is given, as ``engine models`` lists it: "labels facades", "sketch"..."""
-    if card.label_set and card.kind != "segmenter":
-        return f"labels {card.label_set.get('name', '?')}"
-    return MODEL_INPUTS.get(card.kind, card.kind) + ("+guide" if takes_guide(card) else "")
 
 
 def run_models() -> None:

@@ -68,3 +68,14 @@ def resolve_model(name_or_path: str | Path) -> Path:
     raise ModelNotFoundError(
         f"no model '{name_or_path}' (not a model folder, nor an installed model: {names})"
     )
+
+
+# what each kind of model is given (label-map kinds add their label set)
+MODEL_INPUTS = {"pix2pix": "sketch", "lama": "photo+hole", "colorization": "grey+hints", "segmenter": "photo"}
+
+
+def model_input(card: ModelCard) -> str:
+    """What the model is given, as ``engine models`` and the app list it: "labels facades", "sketch"..."""
+    if card.label_set and card.kind != "segmenter":
+        return f"labels {card.label_set.get('name', '?')}"
+    return MODEL_INPUTS.get(card.kind, card.kind) + ("+guide" if takes_guide(card) else "")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.help_dialogs import Gestures
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
 from app.zoom_view import ZoomPanView
@@ -42,6 +43,7 @@ class ModeWorkspace(QWidget):
     title = "Mode"
     kinds: tuple[str, ...] = ()
     example: Path | None = None  # what the first start opens in this tab
+    gestures: Gestures = ()  # keys and mouse gestures beyond the actions' shortcuts, for Help
     canvas: ZoomPanView  # where the user edits (each tab makes its own); the View menu zooms it
     message = Signal(str)  # a line for the status bar
     resultShown = Signal()

@@ -342,6 +342,12 @@ class ColorizeWorkspace(ModeWorkspace):
     title = "Colorize"
     kinds = ("colorization",)
     example = EXAMPLES / "colorize_grey_aitzgorri.jpg"  # a grey landscape: sky, meadow, autumn trees
+    gestures = (
+        ("Click", "add a hint there, or select the hint under the cursor"),
+        ("Drag a hint", "move it"),
+        ("Right-click a hint, or Delete", "remove it (Delete: the selected one)"),
+        ("Wheel over a hint", "grow or shrink its patch"),
+    )
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(settings, parent)

@@ -366,6 +366,7 @@ class InpaintWorkspace(ModeWorkspace):
     title = "Inpaint"
     kinds = ("lama",)
     example = EXAMPLES / "inpaint_photo_picosdeeuropa.jpg"  # a mountain path with rocks to erase
+    gestures = (("Hold \\", "show the original photo (as Compare does)"),)
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(settings, parent)

@@ -314,6 +314,33 @@ def test_label_painting_menu_actions_bring_the_labels_tab_to_the_front(qtbot, wi
     assert np.array_equal(window.document.labels, labels)
 
 
+def test_help_shows_the_card_of_the_model_in_front_and_the_keys_of_the_tab_in_front(qtbot, window):
+    from app.modes.inpaint import InpaintWorkspace
+
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    items = {a.text(): a for a in help_menu.actions()}
+    items["About This &Model…"].trigger()
+    shown = window.help_window.browser.toPlainText()
+    assert window.help_window.isVisible() and window.model.card.name in shown
+    assert "spade (labels facades)" in shown
+
+    items["&Keys and Mouse…"].trigger()
+    shown = window.help_window.browser.toPlainText()
+    assert "Labels tab" in shown and "Shift + stroke" in shown and "Everywhere" in shown
+    assert "Brush" in shown and "Ctrl+S" in shown
+
+    inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    window.tabs.setCurrentWidget(inpaint_tab)
+    items["&Keys and Mouse…"].trigger()
+    shown = window.help_window.browser.toPlainText()
+    assert "Inpaint tab" in shown and "Ctrl+Return" in shown and "Hold \\" in shown
+    assert "Brush" not in shown  # the label tools' keys do not work here
+    items["About This &Model…"].trigger()  # the tests install no inpainting model
+    assert window.errors[-1] == "No model is loaded in the Inpaint tab."
+    items["&About synthpaint…"].trigger()
+    assert "synthpaint 0.1.0" in window.help_window.browser.toPlainText()
+
+
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
     from app.modes.sketch import SketchWorkspace
 

@@ -1,0 +1,35 @@
+from PySide6.QtGui import QAction, QKeySequence
+
+from app.help_dialogs import action_keys, model_card_html, shortcuts_html, training_summary
+from engine.checkpoints import read_card
+from tests.conftest import REPO
+
+
+def test_the_model_card_says_what_the_model_takes_its_data_training_and_measured_quality():
+    folder = REPO / "assets" / "models" / "inpaint-photos"
+    card = read_card(folder)
+    text = model_card_html(card, folder)
+    assert "<h2>inpaint-photos</h2>" in text and "lama (photo+hole)" in text and "256 × 256" in text
+    assert "1,498 photos" in text  # trained on
+    assert "gain_db_over_opencv_30_60 1.42" in text  # the card's own number, as measured
+    assert "python -m trainers.evaluate inpaint" in text  # and how it was measured
+    assert str(folder) in text
+
+
+def test_the_training_summary_adds_up_every_run_the_card_continued_from():
+    training = {
+        "steps": 100,
+        "wall_time_s": 600,
+        "hardware": "1 x CPU",
+        "continued_from": [{"steps": 900, "wall_time_s": 1200, "hardware": "1 x GPU", "runs": 2}],
+    }
+    assert training_summary(training) == "1,000 steps in 3 runs, 30 min on 1 x CPU and 1 x GPU"
+
+
+def test_keys_list_each_action_with_a_shortcut_once_and_escape_the_text(qapp):
+    brush, again, nameless = QAction("&Brush"), QAction("Brush"), QAction("No key")
+    brush.setShortcut(QKeySequence("B"))
+    again.setShortcut(QKeySequence("B"))
+    assert action_keys([brush, again, nameless]) == [("B", "Brush")]
+    text = shortcuts_html([("Tab", [("<", "a & b")])])
+    assert "<h3>Tab</h3>" in text and "&lt;" in text and "a &amp; b" in text
