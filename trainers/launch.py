@@ -247,7 +247,7 @@ class PairedSource(DataSource):
 # flags a resumed run honours (TrainConfig field each turns off), and all it may be given with
 RUN_TIME_FLAGS = {"no_progress": "progress", "no_tensorboard": "tensorboard", "no_export": "export"}
 RESUME_OPTIONS = frozenset(
-    {"out", "resume", "iters", "epochs", "lr_decay_iters", "time_limit", *RUN_TIME_FLAGS}
+    {"out", "resume", "iters", "epochs", "lr_decay_iters", "time_limit", "device", *RUN_TIME_FLAGS}
 )
 
 
@@ -286,6 +286,8 @@ def start_run(
         if args.lr_decay_iters is not None:
             train.update(decay_options(args))
         train.update(time_limit_s=time_limit_seconds(args))
+        if args.device != "auto":  # move the run, e.g. started on a CPU, continued on a GPU
+            train["device"] = args.device
         for flag, field in RUN_TIME_FLAGS.items():
             if getattr(args, flag):
                 train[field] = False

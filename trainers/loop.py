@@ -366,7 +366,8 @@ class Trainer:
             for name, optimizer in self.optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][name])
             self.ema.load_state_dict(state["ema"])
-            self.context.scaler.load_state_dict(state["scaler"])
+            if state["scaler"]:  # empty when written without fp16 (a CPU run continued on a GPU)
+                self.context.scaler.load_state_dict(state["scaler"])
             self.state = LoopState(**state["loop"])
             rng = state["rng"]
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
