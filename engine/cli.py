@@ -49,7 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sketch = sub.add_parser("sketch", help="turn a sketch (black lines on white) into a photo (pix2pix)")
     _add_model_options(sketch, "pix2pix")
-    sketch.add_argument("--sketch", required=True, type=Path, help="sketch or input image (PNG/JPEG)")
+    source = sketch.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sketch", type=Path, help="sketch or input image (PNG/JPEG)")
+    source.add_argument(
+        "--trace",
+        type=Path,
+        metavar="PHOTO",
+        help="a photo whose lines are drawn first, the way the model learned sketches (the photo "
+        "comes back at the model's scale)",
+    )
     sketch.add_argument(
         "--mode",
         choices=("deterministic", "official"),
@@ -162,7 +170,11 @@ def run_synth(args: argparse.Namespace) -> None:
 
 def run_sketch(args: argparse.Namespace) -> None:
     model = open_model(args.model, ("pix2pix",), args.device)
-    photo = model.translate(read_rgb_image(args.sketch, "sketch"), mode=args.mode, seed=args.seed)
+    if args.trace is not None:
+        lines = model.trace(read_rgb_image(args.trace, "photo"))
+    else:
+        lines = read_rgb_image(args.sketch, "sketch")
+    photo = model.translate(lines, mode=args.mode, seed=args.seed)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
 

@@ -19,6 +19,7 @@ from engine.checkpoints import (
     read_state_dict,
     save_model,
 )
+from engine.edges import SketchStyle
 from engine.errors import CheckpointError, InferenceError, InputImageError
 from engine.image_runtime import ImageModel
 from engine.models.pix2pix import INFERENCE_MODES, InferenceMode, Pix2PixConfig, UnetGenerator
@@ -92,6 +93,35 @@ class SketchModel(ImageModel):
         """Width in pixels of the lines it learned from, where its card records it."""
         width = self.trained_sketches.get("edge_width")
         return width if isinstance(width, int) else None
+
+    @property
+    def trace_style(self) -> SketchStyle:
+        """How ``trace`` draws photos: like its training sketches where they were drawn from photos
+        (the card's edge detector, line width, smallest line), else thin Canny lines (the official
+        releases learned from thin edge maps; models trained on drawn sketches record only a width)."""
+        record = self.trained_sketches
+        drawn = record.get("format") == "edges"
+        return SketchStyle(
+            detector=record.get("edges", "canny") if drawn else "canny",
+            line_width=int(record.get("edge_width", 1)),
+            min_pixels=int(record.get("min_line", 16)),
+        )
+
+    def trace(self, photo: np.ndarray) -> np.ndarray:
+        """A uint8 RGB or grey photo drawn as a sketch (grey uint8, black lines on white) the way this
+        model learned sketches, at the scale it runs at: the long side at the model's, aspect kept, so
+        the lines are as wide as in training. Editing the tracing is the quickest start from a photo."""
+        image = np.asarray(photo)
+        if image.dtype != np.uint8 or image.ndim not in (2, 3) or image.size == 0:
+            raise InputImageError(
+                f"a photo to trace must be a non-empty uint8 image, got {image.dtype} {image.shape}"
+            )
+        h, w = image.shape[:2]
+        scale = max(self.native_size) / max(h, w)
+        if scale != 1:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            image = np.asarray(Image.fromarray(image).resize(size, Image.LANCZOS))
+        return self.trace_style(image)
 
     def translate(self, image: np.ndarray, mode: str | None = None, seed: int | None = None) -> np.ndarray:
         """RGB uint8 (H, W, 3) or grey uint8 (H, W) image -> RGB uint8 (H, W, 3) image.

@@ -48,10 +48,10 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from engine.checkpoints import ModelCard
+from engine.edges import INK, canny_sketch, thicken
 from engine.models.lama import FFCResNetGenerator, LaMaConfig, generator_input, with_guide_input
 from trainers.augment import Augmentation
 from trainers.discriminators import MultiscaleDiscriminator
-from trainers.edges import INK, canny_sketch, thicken
 from trainers.launch import add_loop_arguments, main_for, on_gpu
 from trainers.loop import TrainingError
 from trainers.losses import Logits, feature_matching_loss, nonsaturating_g_loss, r1_penalty
@@ -71,7 +71,7 @@ GUIDE_COLOR = (-1.0, 1.0, 1.0)  # cyan guide lines on the sample grids, in [-1, 
 
 def guide_edges(photo: np.ndarray, width: int = 1) -> np.ndarray:
     """The edge sketch a guided model learns from: Canny lines of a uint8 RGB photo (thresholds
-    from its median grey, ``trainers.edges``), ``width`` px wide, as a float32 (H, W) 0/1 map."""
+    from its median grey, ``engine.edges``), ``width`` px wide, as a float32 (H, W) 0/1 map."""
     return (thicken(canny_sketch(photo), width) == INK).astype(np.float32)
 
 

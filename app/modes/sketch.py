@@ -335,6 +335,11 @@ class SketchWorkspace(ModeWorkspace):
         new_menu = QMenu(self)
         for size in SKETCH_SIZES:
             new_menu.addAction(f"{size} × {size}", lambda s=size: self.new_sketch(s))
+        new_menu.addSeparator()
+        self.trace_action = new_menu.addAction("Trace a Photo…", self.trace_photo_dialog)
+        self.trace_action.setToolTip("Draw a photo's lines the way the model learned sketches, to edit them")
+        self.trace_action.setEnabled(False)  # the model's card says how to draw
+        new_menu.setToolTipsVisible(True)
         bar.addWidget(_menu_button("New sketch", new_menu))
         bar.addAction("Open…", self.open_sketch_dialog).setToolTip("Open an image as the sketch")
         bar.addAction("Clear", self.clear_sketch)
@@ -450,6 +455,7 @@ class SketchWorkspace(ModeWorkspace):
         self.new_seed_button.setToolTip("Draw new dropout noise" + why)
 
     def on_model_loaded(self, model: Any) -> None:
+        self.trace_action.setEnabled(True)
         if not self._mode_chosen:
             self.mode_combo.setCurrentIndex(self.mode_combo.findData(model.default_mode))
         self._update_seed_controls()
@@ -502,6 +508,25 @@ class SketchWorkspace(ModeWorkspace):
 
     def open_file(self, path: Path) -> bool:
         return self.open_sketch(path)  # one undoable step: nothing to ask
+
+    def trace_photo_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Trace a photo", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
+        )
+        if path:
+            self.trace_photo(Path(path))
+
+    def trace_photo(self, path: Path) -> bool:
+        """A new sketch of the photo's lines, drawn as the model's training sketches were; undoable."""
+        path = Path(path)
+        try:
+            lines = self.model.trace(read_rgb_image(path, "photo"))
+        except SynthpaintError as exc:
+            self.show_error("This photo cannot be traced", str(exc))
+            return False
+        self.replace_sketch(lines, f"Trace {path.name}")
+        self.message.emit(f"Traced {path.name} as a {lines.shape[1]}×{lines.shape[0]} sketch: edit its lines")
+        return True
 
     def open_sketch(self, path: Path) -> bool:
         """Open any picture as the sketch (grey, scaled down to ``MAX_SKETCH_SIDE``); undoable."""

@@ -170,6 +170,17 @@ def test_sketch_translates_a_sketch_at_its_own_size(tmp_path, capsys):
     assert a.shape == (40, 70, 3)
     assert np.array_equal(a, b)  # deterministic mode: the same sketch gives the same photo
 
+    from engine.loader import load_model
+
+    photo = np.zeros((60, 90, 3), np.uint8)
+    photo[15:45, 20:70] = 230
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    traced = ["sketch", "--model", str(folder), "--trace", str(tmp_path / "photo.png"), "--device", "cpu"]
+    assert main([*traced, "-o", str(tmp_path / "t.png")]) == 0
+    model = load_model(folder, device="cpu")
+    expected = model.translate(model.trace(photo), mode="deterministic")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "t.png")), expected)
+
 
 def test_each_command_defaults_to_an_installed_model_of_its_kind(tmp_path, monkeypatch, capsys):
     from tests.factories_pix2pix import make_tiny_pix2pix

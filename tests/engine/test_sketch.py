@@ -121,6 +121,24 @@ def test_input_is_resized_bicubically_to_the_native_size(tmp_path):
     assert np.array_equal(model.translate(grey, mode="deterministic"), expected)
 
 
+def test_a_traced_photo_is_drawn_as_the_models_training_sketches_at_its_scale(tmp_path):
+    from engine.edges import SketchStyle
+
+    sketches = {"format": "edges", "edges": "canny", "edge_width": 2, "min_line": 8}
+    model = load(make_tiny_pix2pix(tmp_path / "m", num_downs=6, training={"sketches": sketches}))
+    assert model.trace_style == SketchStyle("canny", 2, 8)
+    photo = np.zeros((120, 180, 3), np.uint8)
+    photo[30:90, 45:135] = (200, 180, 40)  # a bright box on black: four straight edges
+    lines = model.trace(photo)
+    assert lines.shape == (43, 64) and set(np.unique(lines)) <= {0, 255}  # long side at native 64
+    small = np.asarray(Image.fromarray(photo).resize((64, 43), Image.LANCZOS))
+    assert np.array_equal(lines, SketchStyle("canny", 2, 8)(small))
+    assert (lines[10:12, 20:44] == 0).all(axis=1).any()  # the box's top edge, 2 px wide
+    assert (lines[20, 20:44] == 255).all() and (lines[2] == 255).all()  # inside and outside: paper
+    plain = load(make_tiny_pix2pix(tmp_path / "official", num_downs=6))  # no record: thin Canny lines
+    assert plain.trace_style == SketchStyle("canny", 1, 16)
+
+
 def test_grey_models_take_the_luma_of_rgb_and_grey_outputs_become_rgb(tmp_path):
     model = load(make_tiny_pix2pix(tmp_path / "m", input_nc=1, output_nc=1))
     rgb = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)

@@ -9,11 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
+from engine.edges import SketchStyle
 from tests.conftest import DATASETS, require_shared
 from tests.trainers.sketch_pairs import SIZE, square_pair, write_pairs
 from trainers.augment import Augmentation
 from trainers.data import DatasetError
-from trainers.edges import SketchStyle
 from trainers.sketch_data import (
     PairFiles,
     SketchData,

@@ -165,6 +165,25 @@ def test_open_image_becomes_a_grey_sketch_scaled_to_at_most_1024(workspace, tmp_
     assert workspace.sketch.shape == (256, 256)
 
 
+def test_trace_a_photo_makes_an_undoable_sketch_of_its_lines_once_a_model_says_how(qtbot, live, tmp_path):
+    assert live.trace_action.isEnabled()
+    photo = np.zeros((96, 128, 3), np.uint8)
+    photo[20:70, 30:100] = 220
+    Image.fromarray(photo).save(tmp_path / "box.png")
+    before = live.sketch.copy()
+    assert live.trace_photo(tmp_path / "box.png")
+    assert np.array_equal(live.sketch, live.model.trace(photo)) and (live.sketch == INK).any()
+    live.undo_stack.undo()
+    assert np.array_equal(live.sketch, before)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    assert not live.trace_photo(tmp_path / "broken.jpg")
+    assert "broken.jpg" in live.errors[-1][1] and np.array_equal(live.sketch, before)
+
+
+def test_trace_waits_for_a_model(workspace):
+    assert not workspace.trace_action.isEnabled()  # no model installed: nothing says how to draw
+
+
 def test_a_corrupt_file_shows_a_message_and_keeps_the_sketch(workspace, tmp_path):
     stroke(workspace, SketchTool.PEN, 4, [(10.5, 10.5), (60.5, 20.5)])
     drawn = workspace.sketch.copy()

@@ -1,10 +1,10 @@
-"""Sketches drawn from photos (trainers.edges): black lines on white where the photo has edges."""
+"""Sketches drawn from photos (engine.edges): black lines on white where the photo has edges."""
 
 import cv2
 import numpy as np
 import pytest
 
-from trainers.edges import EDGE_DETECTORS, SketchStyle, canny_sketch, remove_specks, thicken, xdog_sketch
+from engine.edges import EDGE_DETECTORS, SketchStyle, canny_sketch, remove_specks, thicken, xdog_sketch
 
 SIZE = (64, 80)
 TOP, LEFT, BOTTOM, RIGHT = 16, 20, 48, 60  # the square's rows TOP..BOTTOM-1, columns LEFT..RIGHT-1

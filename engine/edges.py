@@ -1,4 +1,5 @@
-"""Sketches drawn from photos, for training sketch-to-photo models on any photo folder.
+"""Sketches drawn from photos: the training sketches of sketch-to-photo models (any photo folder
+becomes training pairs) and the app's Trace Photo, which draws a photo the way its model learned.
 
 The result is what the app's Sketch tab draws: a grey uint8 image, black (0) lines on white (255
 paper), the size of the photo. Two line finders, both through OpenCV:
