@@ -1,6 +1,6 @@
-"""The Help menu's windows: the card of the model in front, the keys and mouse gestures of the tab in
-front, and what synthpaint is. The texts are made from the live cards and actions, so they cannot
-drift from what the app does."""
+"""What the app tells about itself: the Help menu's windows (the card of the model in front, the
+keys and mouse gestures of the tab in front, what synthpaint is) and the model pickers' entries. The
+texts are made from the live cards and actions, so they cannot drift from what the app does."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from engine.checkpoints import ModelCard
 from engine.registry import model_input
@@ -109,6 +110,15 @@ def about_html(models: Sequence[ModelCard]) -> str:
         f"<p>Installed models: {names}. Help → About This Model shows the card of the model in front: "
         "its data, training and measured quality.</p><p>MIT License.</p>"
     )
+
+
+def add_model_item(combo: QComboBox, card: ModelCard, folder: Path | None) -> None:
+    """A model picker entry: the card's name, its folder as data (to load it again) and, on hover,
+    the card's first sentence (which of two facade models is the fast one?)."""
+    combo.addItem(card.name, None if folder is None else str(folder))
+    summary = card.description.split(". ")[0].rstrip(".")
+    if summary:
+        combo.setItemData(combo.count() - 1, f"{summary}.", Qt.ItemDataRole.ToolTipRole)
 
 
 class HelpText(QDialog):

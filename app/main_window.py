@@ -39,6 +39,7 @@ from app.help_dialogs import (
     HelpText,
     about_html,
     action_keys,
+    add_model_item,
     model_card_html,
     shortcuts_html,
 )
@@ -315,7 +316,7 @@ class MainWindow(QMainWindow):
         self.model_combo.clear()
         for folder, card in list_models():
             if card.kind in LABEL_KINDS:  # the other kinds belong to the mode tabs
-                self.model_combo.addItem(card.name, str(folder))
+                add_model_item(self.model_combo, card, folder)
         if preferred:
             self.load_model(preferred)
         elif self.model_combo.count():
@@ -366,7 +367,7 @@ class MainWindow(QMainWindow):
         self.model = model
         self.synthesis = SynthesisState()  # style codes belong to the model that made them
         if self.model_combo.findText(model.card.name) < 0:
-            self.model_combo.addItem(model.card.name, str(model.folder))
+            add_model_item(self.model_combo, model.card, model.folder)
         self.model_combo.setCurrentText(model.card.name)
         if model.label_set.to_dict() != self.document.label_set.to_dict():
             self._adopt_label_set(model)

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.help_dialogs import Gestures
+from app.help_dialogs import Gestures, add_model_item
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
 from app.zoom_view import ZoomPanView
+from engine.checkpoints import ModelCard
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
 from engine.registry import ASSETS, list_models
@@ -156,11 +157,11 @@ class ModeWorkspace(QWidget):
         raise NotImplementedError
 
     # ----- models -----
-    def installed_models(self) -> list[tuple[Path, str]]:
-        """(folder, name) of installed models of this mode's kinds, preferred kind and shipped first."""
+    def installed_models(self) -> list[tuple[Path, ModelCard]]:
+        """(folder, card) of installed models of this mode's kinds, preferred kind and shipped first."""
         found = [(folder, card) for folder, card in list_models() if card.kind in self.kinds]
         found.sort(key=lambda item: self.kinds.index(item[1].kind))
-        return [(folder, card.name) for folder, card in found]
+        return found
 
     def activate(self) -> None:
         """Called when the tab is first shown: fill the model picker and load the default model."""
@@ -171,8 +172,8 @@ class ModeWorkspace(QWidget):
         self.model_bar.addWidget(QLabel(" Model "))
         self.model_bar.addWidget(self.model_combo)
         self.model_bar.addWidget(self.timing)
-        for folder, name in self.installed_models():
-            self.model_combo.addItem(name, str(folder))
+        for folder, card in self.installed_models():
+            add_model_item(self.model_combo, card, folder)
         if self.model_combo.count():
             self.load_model(self.model_combo.itemData(0))
         else:
@@ -194,7 +195,7 @@ class ModeWorkspace(QWidget):
             return
         self.model = model
         if self.model_combo.findText(model.card.name) < 0:
-            self.model_combo.addItem(model.card.name, str(model.folder))
+            add_model_item(self.model_combo, model.card, model.folder)
         self.model_combo.setCurrentText(model.card.name)
         self.output.set_message("")
         self.on_model_loaded(model)

@@ -1,6 +1,6 @@
 from PySide6.QtGui import QAction, QKeySequence
 
-from app.help_dialogs import action_keys, model_card_html, shortcuts_html, training_summary
+from app.help_dialogs import action_keys, add_model_item, model_card_html, shortcuts_html, training_summary
 from engine.checkpoints import read_card
 from tests.conftest import REPO
 
@@ -33,3 +33,16 @@ def test_keys_list_each_action_with_a_shortcut_once_and_escape_the_text(qapp):
     assert action_keys([brush, again, nameless]) == [("B", "Brush")]
     text = shortcuts_html([("Tab", [("<", "a & b")])])
     assert "<h3>Tab</h3>" in text and "&lt;" in text and "a &amp; b" in text
+
+
+def test_a_model_picker_entry_keeps_its_folder_and_shows_the_cards_first_sentence(qapp):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QComboBox
+
+    folder = REPO / "assets" / "models" / "facades"
+    combo = QComboBox()
+    add_model_item(combo, read_card(folder), folder)
+    assert combo.itemText(0) == "facades" and combo.itemData(0) == str(folder)
+    tip = combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Facades, label -> photo: SPADE generator with class-adaptive (CLADE) norms")
+    assert tip.endswith("256 px.")
