@@ -256,7 +256,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &Label Map…", labels_tab(self.open_label_map_dialog), "Ctrl+Shift+O")
         self.recent = RecentFiles(self.settings, labels_tab(self.open_path), self)
         file_menu.addMenu(self.recent.menu)
-        self._action(file_menu, "Open Photo as &Style…", labels_tab(self.styles.add_image_dialog))
+        self.open_style_action = self._action(
+            file_menu, "Open Photo as &Style…", labels_tab(self.styles.add_image_dialog)
+        )
         self._action(file_menu, "Open &Model Folder…", self.open_model_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
@@ -375,6 +377,7 @@ class MainWindow(QMainWindow):
             self.styles.set_model_capabilities(True, None, style_images=False)
         else:
             self.styles.set_model_capabilities(model.has_random_styles, model.style_fallback)
+        self.open_style_action.setEnabled(self.styles.takes_style_images)
         self.instance_panel.set_model(model if model.kind == "pix2pixhd" else None)
         self._show_selected_instance()
         self._update_instance_dock()
@@ -662,6 +665,9 @@ class MainWindow(QMainWindow):
                 return self.open_project(path)
             return self.open_label_map(path)
         if path.suffix.lower() in IMAGE_SUFFIXES:
+            if not self.styles.takes_style_images:
+                self.show_error("No style image", f"'{self.model.card.name}' takes no style image.")
+                return False
             if not self.styles.add_image(path):
                 return False
             self.styles.gallery.setCurrentRow(self.styles.gallery.count() - 1)

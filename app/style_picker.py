@@ -135,6 +135,11 @@ class StylePicker(QWidget):
         else:
             self.note.setText("" if fallback is None else f"Styles are applied by {fallback}.")
 
+    @property
+    def takes_style_images(self) -> bool:
+        """Whether the model steers by style images (False for pix2pixHD: see set_model_capabilities)."""
+        return self.gallery.isEnabled()
+
     def selected_path(self) -> str | None:
         """The file of the selected style image (None: no style, or the output used as style)."""
         return self.paths[max(self.gallery.currentRow(), 0)]

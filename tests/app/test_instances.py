@@ -4,6 +4,7 @@ a tiny pix2pixHD model, instance maps reaching the models, and projects that kee
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -216,10 +217,15 @@ def select(win, qtbot, x, y):
     qtbot.waitUntil(lambda: not win.instance_panel.wants_previews(), timeout=20000)
 
 
-def test_panel_shows_the_selected_objects_bank_codes_with_rendered_previews(qtbot, hd_window):
+def test_panel_shows_the_selected_objects_bank_codes_with_rendered_previews(qtbot, hd_window, tmp_path):
     win = hd_window
     assert win.instance_dock.isVisible()
     assert win.tool_actions[Tool.SELECT].toolTip().endswith("choose its look")
+    assert not win.open_style_action.isEnabled()  # it takes no style image: nothing to open one for
+    styles = win.styles.gallery.count()
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / "brick.jpg")
+    assert not win.open_dropped(tmp_path / "brick.jpg")
+    assert "takes no style image" in win.errors[-1] and win.styles.gallery.count() == styles
     paint_objects(win)
     select(win, qtbot, 90, 50)
     panel = win.instance_panel
