@@ -44,6 +44,7 @@ from app.help_dialogs import (
     shortcuts_html,
 )
 from app.instance_panel import InstancePanel, ObjectStyleEdit, features_from_json, features_to_json
+from app.model_choice import offered_models, remember_model, starting_model
 from app.modes.base import EXAMPLES, ModeWorkspace
 from app.modes.colorize import ColorizeWorkspace
 from app.modes.inpaint import InpaintWorkspace
@@ -316,13 +317,17 @@ class MainWindow(QMainWindow):
     # ----- models -----
     def _populate_models(self, preferred: str | None) -> None:
         self.model_combo.clear()
-        for folder, card in list_models():
-            if card.kind in LABEL_KINDS:  # the other kinds belong to the mode tabs
-                add_model_item(self.model_combo, card, folder)
+        # the other kinds belong to the mode tabs
+        offered = [
+            (folder, card) for folder, card in offered_models(self.settings) if card.kind in LABEL_KINDS
+        ]
+        for folder, card in offered:
+            add_model_item(self.model_combo, card, folder)
+        start = starting_model(self.settings, "Labels", offered)
         if preferred:
             self.load_model(preferred)
-        elif self.model_combo.count():
-            self.load_model(self.model_combo.itemData(0))
+        elif start is not None:
+            self.load_model(str(start))
         else:
             self.photo.set_message(
                 "No label-to-photo model is installed yet.\nUse File → Open Model Folder… to load one "
@@ -367,6 +372,7 @@ class MainWindow(QMainWindow):
             )
             return
         self.model = model
+        remember_model(self.settings, "Labels", model.folder)
         self.synthesis = SynthesisState()  # style codes belong to the model that made them
         if self.model_combo.findText(model.card.name) < 0:
             add_model_item(self.model_combo, model.card, model.folder)

@@ -27,13 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.help_dialogs import Gestures, add_model_item
+from app.model_choice import offered_models, remember_model, starting_model
 from app.photo_view import PhotoView
 from app.worker import EngineClient, JobFunction
 from app.zoom_view import ZoomPanView
 from engine.checkpoints import ModelCard
 from engine.errors import SynthpaintError
 from engine.labels import read_rgb_image
-from engine.registry import ASSETS, list_models
+from engine.registry import ASSETS
 
 EXAMPLES = ASSETS / "examples"  # the samples a first start opens (SOURCES.md there)
 
@@ -157,9 +158,10 @@ class ModeWorkspace(QWidget):
         raise NotImplementedError
 
     # ----- models -----
-    def installed_models(self) -> list[tuple[Path, ModelCard]]:
-        """(folder, card) of installed models of this mode's kinds, preferred kind and shipped first."""
-        found = [(folder, card) for folder, card in list_models() if card.kind in self.kinds]
+    def offered_models(self) -> list[tuple[Path, ModelCard]]:
+        """(folder, card) of the models of this mode's kinds the picker offers (installed, then opened
+        folders), preferred kind first."""
+        found = [(folder, card) for folder, card in offered_models(self.settings) if card.kind in self.kinds]
         found.sort(key=lambda item: self.kinds.index(item[1].kind))
         return found
 
@@ -172,10 +174,12 @@ class ModeWorkspace(QWidget):
         self.model_bar.addWidget(QLabel(" Model "))
         self.model_bar.addWidget(self.model_combo)
         self.model_bar.addWidget(self.timing)
-        for folder, card in self.installed_models():
+        offered = self.offered_models()
+        for folder, card in offered:
             add_model_item(self.model_combo, card, folder)
-        if self.model_combo.count():
-            self.load_model(self.model_combo.itemData(0))
+        start = starting_model(self.settings, self.title, offered)
+        if start is not None:
+            self.load_model(str(start))
         else:
             kinds = " or ".join(self.kinds)
             self.output.set_message(
@@ -194,6 +198,7 @@ class ModeWorkspace(QWidget):
             )
             return
         self.model = model
+        remember_model(self.settings, self.title, model.folder)
         if self.model_combo.findText(model.card.name) < 0:
             add_model_item(self.model_combo, model.card, model.folder)
         self.model_combo.setCurrentText(model.card.name)

@@ -297,6 +297,17 @@ def test_a_model_folder_opens_in_the_tab_of_its_kind(qtbot, window, tmp_path):
     assert not window.open_model_folder(tmp_path)  # no card: a message, nothing switches
     assert "not a synthpaint model" in window.errors[-1]
 
+    window.settings.sync()  # the next run offers the opened folder and starts the tab with it
+    later = MainWindow(settings=QSettings(window.settings.fileName(), QSettings.Format.IniFormat))
+    try:
+        later_tab = next(mode for mode in later.modes if isinstance(mode, InpaintWorkspace))
+        later.tabs.setCurrentWidget(later_tab)
+        assert later_tab.model_combo.findText("my-filler") >= 0
+        qtbot.waitUntil(lambda: later_tab.model is not None, timeout=20000)
+        assert later_tab.model.card.name == "my-filler"
+    finally:
+        later.close()
+
 
 def test_label_painting_menu_actions_bring_the_labels_tab_to_the_front(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
