@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from app.modes.sketch import INK, MAX_SKETCH_SIDE, PAPER, SketchTool, SketchWorkspace
+from app.modes.sketch import INK, MAX_SKETCH_SIDE, PAPER, SketchTool, SketchWorkspace, sketch_from_image
 from tests.conftest import REPO
 from tests.factories_pix2pix import make_tiny_pix2pix
 
@@ -178,6 +178,28 @@ def test_trace_a_photo_makes_an_undoable_sketch_of_its_lines_once_a_model_says_h
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     assert not live.trace_photo(tmp_path / "broken.jpg")
     assert "broken.jpg" in live.errors[-1][1] and np.array_equal(live.sketch, before)
+
+
+@pytest.mark.parametrize("answer", ["Yes", "No", "Cancel"])
+def test_opening_a_photo_offers_to_trace_it_and_a_drawing_opens_without_a_question(
+    qtbot, live, tmp_path, monkeypatch, answer
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a: asked.append(a) or getattr(QMessageBox.StandardButton, answer)
+    )
+    drawing = np.full((64, 64), PAPER, np.uint8)
+    drawing[30:32, 5:60] = INK
+    Image.fromarray(drawing).save(tmp_path / "drawing.png")
+    assert live.open_file(tmp_path / "drawing.png") and not asked
+    assert np.array_equal(live.sketch, drawing)
+    photo = np.random.default_rng(5).integers(60, 200, (64, 64, 3), dtype=np.uint8)  # all mid-tones
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    assert live.open_file(tmp_path / "photo.png") == (answer != "Cancel") and len(asked) == 1
+    expected = {"Yes": live.model.trace(photo), "No": sketch_from_image(photo), "Cancel": drawing}[answer]
+    assert np.array_equal(live.sketch, expected)
 
 
 def test_trace_waits_for_a_model(workspace):
