@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -37,6 +38,7 @@ from engine.labels import read_rgb_image
 from engine.registry import ASSETS
 
 EXAMPLES = ASSETS / "examples"  # the samples a first start opens (SOURCES.md there)
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
 
 
 class ModeWorkspace(QWidget):
@@ -131,6 +133,11 @@ class ModeWorkspace(QWidget):
     def open_file(self, path: Path) -> bool:
         """Open a file the user dropped on this tab as its new starting point (False: not opened)."""
         raise NotImplementedError
+
+    def ask_image(self, title: str) -> Path | None:
+        """An image file the user picks in an open dialog (None: cancelled)."""
+        path, _ = QFileDialog.getOpenFileName(self, title, "", IMAGE_FILTER)
+        return Path(path) if path else None
 
     def maybe_discard(self) -> bool:
         """Ask before a new file replaces this tab's unsaved work, which its history cannot bring

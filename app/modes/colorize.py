@@ -54,7 +54,6 @@ REFERENCE_THUMB_SIDE = 96
 PHOTO_LAYER = "colorize_photo"
 REFERENCE_LAYER = "colorize_reference"
 RECENT_SETTING = "colorize/recent_colors"
-PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 
 
 def grey_of(photo: np.ndarray) -> np.ndarray:
@@ -483,9 +482,8 @@ class ColorizeWorkspace(ModeWorkspace):
 
     # ----- photo -----
     def open_photo_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open photo to colorize", "", PHOTO_FILTER)
-        if path:
-            self.open_file(Path(path))
+        if path := self.ask_image("Open photo to colorize"):
+            self.open_file(path)
 
     def open_file(self, path: Path) -> bool:
         return self.maybe_discard() and self.open_photo(path)
@@ -621,9 +619,8 @@ class ColorizeWorkspace(ModeWorkspace):
 
     # ----- reference image -----
     def reference_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Reference image for the colours", "", PHOTO_FILTER)
-        if path:
-            self.set_reference_image(Path(path))
+        if path := self.ask_image("Reference image for the colours"):
+            self.set_reference_image(path)
 
     def set_reference_image(self, path: str | Path) -> bool:
         """Use the colour distribution and saturation of the image at ``path`` as the global hint."""

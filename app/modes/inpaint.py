@@ -471,11 +471,8 @@ class InpaintWorkspace(ModeWorkspace):
 
     # ----- files -----
     def open_photo_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open photo", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
-        )
-        if path:
-            self.open_file(Path(path))
+        if path := self.ask_image("Open photo"):
+            self.open_file(path)
 
     def open_file(self, path: Path) -> bool:
         return self.maybe_discard() and self.open_photo(path)

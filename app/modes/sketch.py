@@ -510,11 +510,8 @@ class SketchWorkspace(ModeWorkspace):
             self.replace_sketch(np.full(self.layer.size, PAPER, np.uint8), "Clear")
 
     def open_sketch_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open image as sketch", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
-        )
-        if path:
-            self.open_file(Path(path))
+        if path := self.ask_image("Open image as sketch"):
+            self.open_file(path)
 
     def open_file(self, path: Path) -> bool:
         """Open an image as the sketch, as the user asked; one that looks like a photo (a photo fed as
@@ -540,11 +537,8 @@ class SketchWorkspace(ModeWorkspace):
         return self._use_as_sketch(image, path.name)
 
     def trace_photo_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Trace a photo", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
-        )
-        if path:
-            self.trace_photo(Path(path))
+        if path := self.ask_image("Trace a photo"):
+            self.trace_photo(path)
 
     def trace_photo(self, path: Path) -> bool:
         """A new sketch of the photo's lines, drawn as the model's training sketches were; undoable."""
