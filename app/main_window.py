@@ -15,6 +15,8 @@ from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
+    QGuiApplication,
+    QImage,
     QKeySequence,
     QUndoGroup,
 )
@@ -276,6 +278,8 @@ class MainWindow(QMainWindow):
         redo = self.undo_group.createRedoAction(self, "&Redo")
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit_menu.addActions([undo, redo])
+        edit_menu.addSeparator()
+        self._action(edit_menu, "&Copy Photo", self.copy_current_photo, QKeySequence.StandardKey.Copy)
 
         view_menu = self.menuBar().addMenu("&View")
         zoom = self.current_canvas
@@ -466,6 +470,20 @@ class MainWindow(QMainWindow):
             mode.export_result_dialog()
         else:
             self.export_photo_dialog()
+
+    def copy_current_photo(self) -> bool:
+        """Edit > Copy Photo: the picture of the tab in front to the clipboard, to paste elsewhere."""
+        mode = self.tabs.currentWidget()
+        photo = mode.result_photo() if isinstance(mode, ModeWorkspace) else self.photo.photo
+        if photo is None:
+            self.statusBar().showMessage("Nothing to copy yet: there is no picture in this tab", 10_000)
+            return False
+        photo = np.ascontiguousarray(photo)
+        h, w = photo.shape[:2]
+        image = QImage(photo.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # owns its pixels
+        QGuiApplication.clipboard().setImage(image)
+        self.statusBar().showMessage(f"Copied the {w}×{h} picture", 10_000)
+        return True
 
     def _toggle_live(self) -> None:
         """Live update is one switch for every tab: off, nothing runs until it is back on."""

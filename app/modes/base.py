@@ -160,6 +160,11 @@ class ModeWorkspace(QWidget):
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
 
+    def result_photo(self) -> np.ndarray | None:
+        """The tab's picture, as File > Export Photo writes it and Edit > Copy Photo copies it (None:
+        none yet)."""
+        return self.output.photo
+
     def export_result_dialog(self) -> None:
         """Ask where to write the tab's picture and write it (File > Export Photo)."""
         raise NotImplementedError

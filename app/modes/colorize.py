@@ -681,6 +681,9 @@ class ColorizeWorkspace(ModeWorkspace):
         elif self.result is not None:
             self.output.set_photo(self.result)
 
+    def result_photo(self) -> np.ndarray | None:
+        return self.result
+
     def export_result_dialog(self) -> None:
         if self.result is None:
             self.show_error("Nothing to export", "There is no colorized photo yet.")

@@ -499,7 +499,7 @@ class InpaintWorkspace(ModeWorkspace):
     def start_from_example(self, image: np.ndarray) -> None:
         self.document.replace(image)
 
-    def current_output(self) -> np.ndarray | None:
+    def result_photo(self) -> np.ndarray | None:
         """What the output pane shows for the current state (None: no photo, or the fill is not ready)."""
         if not self.document.has_photo:
             return None
@@ -516,7 +516,7 @@ class InpaintWorkspace(ModeWorkspace):
 
     def export(self, path: Path) -> bool:
         """Write the result (PNG, or JPEG by the file's suffix)."""
-        image = self.current_output()
+        image = self.result_photo()
         if image is None:
             reason = (
                 "Open a photo first." if not self.document.has_photo else "The fill is still being computed."

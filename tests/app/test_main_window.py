@@ -352,6 +352,27 @@ def test_help_shows_the_card_of_the_model_in_front_and_the_keys_of_the_tab_in_fr
     assert "synthpaint 0.1.0" in window.help_window.browser.toPlainText()
 
 
+def test_copy_photo_puts_the_picture_of_the_tab_in_front_on_the_clipboard(qtbot, window):
+    from PySide6.QtGui import QGuiApplication
+
+    from app.modes.inpaint import InpaintWorkspace
+
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    copy = next(a for a in edit_menu.actions() if a.text() == "&Copy Photo")
+    copy.trigger()
+    image = QGuiApplication.clipboard().image()
+    h, w = window.photo.photo.shape[:2]
+    assert (image.width(), image.height()) == (w, h)
+    assert image.pixelColor(3, 5).getRgb()[:3] == tuple(int(v) for v in window.photo.photo[5, 3])
+    inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    window.tabs.setCurrentWidget(inpaint_tab)
+    inpaint_tab.document.replace(np.full((30, 40, 3), (10, 200, 30), np.uint8))  # nothing erased
+    assert window.copy_current_photo()
+    image = QGuiApplication.clipboard().image()
+    assert (image.width(), image.height()) == (40, 30)
+    assert image.pixelColor(0, 0).getRgb()[:3] == (10, 200, 30)
+
+
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
     from app.modes.sketch import SketchWorkspace
 

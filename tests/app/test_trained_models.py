@@ -136,7 +136,7 @@ def test_a_trained_inpainting_model_fills_in_the_inpaint_tab(qtbot, tmp_path, ho
         assert hole.any()
         qtbot.waitUntil(lambda: tab.fill_is_current(), timeout=30000)
         photo = np.asarray(Image.open(data / "p0.png"))
-        result = tab.current_output()
+        result = tab.result_photo()
         assert np.array_equal(result[~hole], photo[~hole])
     finally:
         tab.shutdown()
