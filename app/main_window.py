@@ -199,7 +199,12 @@ class MainWindow(QMainWindow):
             mode.activate()
 
     def is_modified(self) -> bool:
-        return not all(stack.isClean() for stack in self.undo_group.stacks())
+        return bool(self.modified_tabs())
+
+    def modified_tabs(self) -> list[str]:
+        """The titles of the tabs with unsaved changes, in tab order."""
+        stacks = [self.document.undo_stack, *(mode.undo_stack for mode in self.modes)]
+        return [self.tabs.tabText(i) for i, stack in enumerate(stacks) if not stack.isClean()]
 
     def _build_tools(self) -> None:
         bar = self.addToolBar("Tools")
@@ -614,12 +619,13 @@ class MainWindow(QMainWindow):
     # ----- files -----
     def maybe_discard(self) -> bool:
         """Ask before throwing away unsaved work; True when it is fine to go on."""
-        if not self.is_modified():
+        tabs = self.modified_tabs()
+        if not tabs:
             return True
         answer = QMessageBox.question(
             self,
             "Unsaved changes",
-            "Save the changes to your painting first?",
+            f"Save the changes in the {' and '.join(tabs)} tab{'s' if len(tabs) > 1 else ''} first?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,

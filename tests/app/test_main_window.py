@@ -180,6 +180,7 @@ def test_mode_tabs_have_their_own_tools_history_and_project_layers(qtbot, window
     drawn = sketch_tab.sketch.copy()
     assert (drawn == 0).any()
     assert window.windowTitle().startswith("Untitled *")  # a sketch stroke is unsaved work too
+    assert window.modified_tabs() == ["Sketch"]  # what the "save first?" question names
     path = tmp_path / "both.synthpaint"
     assert window.save_to(path)
     sketch_tab.clear_sketch()
