@@ -16,7 +16,6 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
-    QImage,
     QKeySequence,
     QUndoGroup,
 )
@@ -63,6 +62,7 @@ from app.project import (
     save_project,
     write_recovery,
 )
+from app.qt_images import qimage_of, rgb_of
 from app.recent_files import RecentFiles
 from app.settings_dialog import Preferences, SettingsDialog
 from app.style_picker import IMAGE_SUFFIXES, StylePicker
@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([undo, redo])
         edit_menu.addSeparator()
         self._action(edit_menu, "&Copy Photo", self.copy_current_photo, QKeySequence.StandardKey.Copy)
+        self._action(edit_menu, "&Paste Image", self.paste_image, QKeySequence.StandardKey.Paste)
 
         view_menu = self.menuBar().addMenu("&View")
         zoom = self.current_canvas
@@ -483,12 +484,22 @@ class MainWindow(QMainWindow):
         if photo is None:
             self.statusBar().showMessage("Nothing to copy yet: there is no picture in this tab", 10_000)
             return False
-        photo = np.ascontiguousarray(photo)
-        h, w = photo.shape[:2]
-        image = QImage(photo.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()  # owns its pixels
-        QGuiApplication.clipboard().setImage(image)
-        self.statusBar().showMessage(f"Copied the {w}×{h} picture", 10_000)
+        QGuiApplication.clipboard().setImage(qimage_of(photo))
+        self.statusBar().showMessage(f"Copied the {photo.shape[1]}×{photo.shape[0]} picture", 10_000)
         return True
+
+    def paste_image(self) -> bool:
+        """Edit > Paste Image: a copied picture (a screenshot, a photo from a browser) opens in the
+        mode tab in front as a dropped file would: the sketch, the photo to erase in or to colorize."""
+        mode = self.tabs.currentWidget()
+        image = QGuiApplication.clipboard().image()
+        if not isinstance(mode, ModeWorkspace):
+            self.statusBar().showMessage("Paste an image in the Sketch, Inpaint or Colorize tab", 10_000)
+            return False
+        if image.isNull():
+            self.statusBar().showMessage("There is no image on the clipboard", 10_000)
+            return False
+        return mode.open_image(rgb_of(image), "the pasted image")
 
     def _toggle_live(self) -> None:
         """Live update is one switch for every tab: off, nothing runs until it is back on."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt_images import qimage_of
 from app.synthesis_job import StyleChoice
 from engine import SynthpaintError
 from engine.labels import read_rgb_image
@@ -34,9 +35,7 @@ THUMB = 72
 
 
 def thumbnail(image: np.ndarray) -> QIcon:
-    h, w = image.shape[:2]
-    qimage = QImage(np.ascontiguousarray(image).data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimage).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
+    return QIcon(QPixmap.fromImage(qimage_of(image)).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio))
 
 
 class StylePicker(QWidget):

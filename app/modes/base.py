@@ -131,7 +131,19 @@ class ModeWorkspace(QWidget):
         raise NotImplementedError
 
     def open_file(self, path: Path) -> bool:
-        """Open a file the user dropped on this tab as its new starting point (False: not opened)."""
+        """Open a file the user chose or dropped on this tab as its new starting point (False: not
+        opened; a bad file is reported)."""
+        path = Path(path)
+        try:
+            image = read_rgb_image(path)
+        except SynthpaintError as exc:
+            self.show_error(f"{path.name} cannot be opened", str(exc))
+            return False
+        return self.open_image(image, path.name)
+
+    def open_image(self, image: np.ndarray, name: str) -> bool:
+        """Start from ``image`` (uint8 RGB from a file or the clipboard, called ``name`` in messages),
+        asking first where that would discard unsaved work."""
         raise NotImplementedError
 
     def ask_image(self, title: str) -> Path | None:

@@ -485,8 +485,8 @@ class ColorizeWorkspace(ModeWorkspace):
         if path := self.ask_image("Open photo to colorize"):
             self.open_file(path)
 
-    def open_file(self, path: Path) -> bool:
-        return self.maybe_discard() and self.open_photo(path)
+    def open_image(self, image: np.ndarray, name: str) -> bool:
+        return self._fits(image, name) and self.maybe_discard() and self._start_on(image, name)
 
     def open_photo(self, path: str | Path) -> bool:
         """Open a grey or colour photo (a colour one is shown grey; its colours seed new hints)."""
@@ -496,17 +496,24 @@ class ColorizeWorkspace(ModeWorkspace):
         except InputImageError as exc:
             self.show_error("This photo cannot be opened", str(exc))
             return False
+        return self._fits(rgb, f"the photo {path}") and self._start_on(rgb, path.name)
+
+    def _fits(self, rgb: np.ndarray, name: str) -> bool:
         h, w = rgb.shape[:2]
         if h * w > MAX_PHOTO_PIXELS or max(h, w) > MAX_CANVAS:
             self.show_error(
                 "This photo is too large",
-                f"the photo {path} is {w}x{h} pixels; the colorize mode opens photos of up to "
+                f"{name} is {w}x{h} pixels; the colorize mode opens photos of up to "
                 f"{MAX_PHOTO_PIXELS // 1_000_000} megapixels and {MAX_CANVAS} pixels a side: scale it down",
             )
             return False
+        return True
+
+    def _start_on(self, rgb: np.ndarray, name: str) -> bool:
         self.set_photo(rgb)
         kind = "grey" if self.photo.ndim == 2 else "colour"
-        self.message.emit(f"Opened {path.name} ({w}x{h}, {kind}): click the photo to add colour hints")
+        h, w = rgb.shape[:2]
+        self.message.emit(f"Opened {name} ({w}x{h}, {kind}): click the photo to add colour hints")
         return True
 
     def start_from_example(self, image: np.ndarray) -> None:

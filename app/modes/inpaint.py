@@ -474,8 +474,8 @@ class InpaintWorkspace(ModeWorkspace):
         if path := self.ask_image("Open photo"):
             self.open_file(path)
 
-    def open_file(self, path: Path) -> bool:
-        return self.maybe_discard() and self.open_photo(path)
+    def open_image(self, image: np.ndarray, name: str) -> bool:
+        return self._fits(image, name) and self.maybe_discard() and self._start_on(image, name)
 
     def open_photo(self, path: Path) -> bool:
         """Start erasing on the photo at ``path``; a bad file is reported and nothing changes."""
@@ -484,16 +484,22 @@ class InpaintWorkspace(ModeWorkspace):
         except SynthpaintError as exc:
             self.show_error("This photo cannot be opened", str(exc))
             return False
+        return self._fits(photo, f"the photo {path}") and self._start_on(photo, Path(path).name)
+
+    def _fits(self, photo: np.ndarray, name: str) -> bool:
         h, w = photo.shape[:2]
         if max(h, w) > MAX_CANVAS:
             self.show_error(
                 "This photo is too large",
-                f"the photo {path} is {w}x{h} pixels; this mode edits photos up to {MAX_CANVAS} pixels "
+                f"{name} is {w}x{h} pixels; this mode edits photos up to {MAX_CANVAS} pixels "
                 "per side (scale it down first)",
             )
             return False
+        return True
+
+    def _start_on(self, photo: np.ndarray, name: str) -> bool:
         self.document.replace(photo)
-        self.message.emit(f"Opened {Path(path).name} ({w}x{h})")
+        self.message.emit(f"Opened {name} ({photo.shape[1]}x{photo.shape[0]})")
         return True
 
     def start_from_example(self, image: np.ndarray) -> None:

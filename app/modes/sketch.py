@@ -513,18 +513,14 @@ class SketchWorkspace(ModeWorkspace):
         if path := self.ask_image("Open image as sketch"):
             self.open_file(path)
 
-    def open_file(self, path: Path) -> bool:
-        """Open an image as the sketch, as the user asked; one that looks like a photo (a photo fed as
+    def open_image(self, image: np.ndarray, name: str) -> bool:
+        """Use an image as the sketch, as the user asked; one that looks like a photo (a photo fed as
         a sketch gives mush) is offered to be traced instead. Undoable, so nothing else to ask."""
-        path = Path(path)
-        image = self._read(path, "image", "This image cannot be opened as a sketch")
-        if image is None:
-            return False
         if self.model is not None and looks_like_photo(sketch_from_image(image)):
             answer = QMessageBox.question(
                 self,
                 "This looks like a photo",
-                f"{path.name} looks like a photo, not a drawing. Trace its lines, the way the model "
+                f"{name} looks like a photo, not a drawing. Trace its lines, the way the model "
                 "learned sketches, instead of using it as it is?",
                 QMessageBox.StandardButton.Yes
                 | QMessageBox.StandardButton.No
@@ -533,8 +529,8 @@ class SketchWorkspace(ModeWorkspace):
             if answer == QMessageBox.StandardButton.Cancel:
                 return False
             if answer == QMessageBox.StandardButton.Yes:
-                return self._trace(image, path.name)
-        return self._use_as_sketch(image, path.name)
+                return self._trace(image, name)
+        return self._use_as_sketch(image, name)
 
     def trace_photo_dialog(self) -> None:
         if path := self.ask_image("Trace a photo"):

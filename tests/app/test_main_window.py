@@ -374,6 +374,24 @@ def test_copy_photo_puts_the_picture_of_the_tab_in_front_on_the_clipboard(qtbot,
     assert image.pixelColor(0, 0).getRgb()[:3] == (10, 200, 30)
 
 
+def test_paste_image_opens_the_copied_picture_in_the_mode_tab_in_front(qtbot, window):
+    from PySide6.QtGui import QGuiApplication
+
+    from app.modes.inpaint import InpaintWorkspace
+    from app.qt_images import qimage_of
+
+    screenshot = np.random.default_rng(6).integers(0, 255, (36, 52, 3), dtype=np.uint8)
+    QGuiApplication.clipboard().setImage(qimage_of(screenshot))
+    labels = window.document.labels.copy()
+    assert not window.paste_image()  # the Labels tab takes no pasted picture, and says where to paste
+    assert "Inpaint" in window.statusBar().currentMessage() and np.array_equal(window.document.labels, labels)
+    inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
+    window.tabs.setCurrentWidget(inpaint_tab)
+    edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
+    next(a for a in edit_menu.actions() if a.text() == "&Paste Image").trigger()
+    assert np.array_equal(inpaint_tab.document.photo, screenshot)  # the photo to erase in
+
+
 def test_the_view_menu_and_export_act_on_the_tab_in_front(qtbot, window, monkeypatch):
     from app.modes.sketch import SketchWorkspace
 
