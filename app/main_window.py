@@ -46,7 +46,7 @@ from app.help_dialogs import (
 )
 from app.instance_panel import InstancePanel, ObjectStyleEdit, features_from_json, features_to_json
 from app.model_choice import offered_models, remember_model, starting_model
-from app.modes.base import EXAMPLES, ModeWorkspace
+from app.modes.base import EXAMPLES, ModeWorkspace, ask_save_or_discard
 from app.modes.colorize import ColorizeWorkspace
 from app.modes.inpaint import InpaintWorkspace
 from app.modes.sketch import SketchWorkspace
@@ -633,17 +633,8 @@ class MainWindow(QMainWindow):
         tabs = self.modified_tabs()
         if not tabs:
             return True
-        answer = QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"Save the changes in the {' and '.join(tabs)} tab{'s' if len(tabs) > 1 else ''} first?",
-            QMessageBox.StandardButton.Save
-            | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        question = f"Save the changes in the {' and '.join(tabs)} tab{'s' if len(tabs) > 1 else ''} first?"
+        return ask_save_or_discard(self, question, self.save)
 
     def new_canvas(self) -> None:
         if not self.maybe_discard():

@@ -41,6 +41,17 @@ EXAMPLES = ASSETS / "examples"  # the samples a first start opens (SOURCES.md th
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
 
 
+def ask_save_or_discard(parent: QWidget, question: str, save: Callable[[], bool] | None) -> bool:
+    """Save (when ``save`` is given), Discard or Cancel; True when it is fine to go on."""
+    buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+    if save is not None:
+        buttons |= QMessageBox.StandardButton.Save
+    answer = QMessageBox.question(parent, "Unsaved changes", question, buttons)
+    if answer == QMessageBox.StandardButton.Save:
+        return save()
+    return answer == QMessageBox.StandardButton.Discard
+
+
 class ModeWorkspace(QWidget):
     """Base of the mode tabs. ``kinds``: the engine model kinds this mode runs, preferred first."""
 
@@ -156,18 +167,8 @@ class ModeWorkspace(QWidget):
         back; True when it is fine to go on."""
         if self.undo_stack.isClean():
             return True
-        buttons = QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
-        if self.save_project is not None:
-            buttons |= QMessageBox.StandardButton.Save
-        answer = QMessageBox.question(
-            self,
-            "Unsaved changes",
-            f"Save the project with your changes in the {self.title} tab first?",
-            buttons,
-        )
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save_project()
-        return answer == QMessageBox.StandardButton.Discard
+        question = f"Save the project with your changes in the {self.title} tab first?"
+        return ask_save_or_discard(self, question, self.save_project)
 
     def show_error(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)
