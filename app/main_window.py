@@ -490,16 +490,38 @@ class MainWindow(QMainWindow):
 
     def paste_image(self) -> bool:
         """Edit > Paste Image: a copied picture (a screenshot, a photo from a browser) opens in the
-        mode tab in front as a dropped file would: the sketch, the photo to erase in or to colorize."""
+        tab in front as a dropped file would: the sketch, the photo to erase in or to colorize, and
+        in the Labels tab a copied label painting or else a style image."""
         mode = self.tabs.currentWidget()
         image = QGuiApplication.clipboard().image()
-        if not isinstance(mode, ModeWorkspace):
-            self.statusBar().showMessage("Paste an image in the Sketch, Inpaint or Colorize tab", 10_000)
-            return False
         if image.isNull():
             self.statusBar().showMessage("There is no image on the clipboard", 10_000)
             return False
-        return mode.open_image(rgb_of(image), "the pasted image")
+        if isinstance(mode, ModeWorkspace):
+            return mode.open_image(rgb_of(image), "the pasted image")
+        return self._paste_in_labels(rgb_of(image))
+
+    def _paste_in_labels(self, image: np.ndarray) -> bool:
+        """A picture whose colours are all the label set's is a label painting (copied from another
+        window or exported); any other picture steers the look as a style image."""
+        try:
+            labels = self.document.label_set.from_colors(image, source="the pasted image")
+        except SynthpaintError:
+            labels = None
+        if labels is not None:
+            if not self.maybe_discard():
+                return False
+            self.document.replace(self.document.label_set, labels)
+            self.project_path = None
+            self._update_title()
+            return True
+        if not self.styles.takes_style_images:
+            name = self.model.card.name if self.model is not None else "This model"
+            self.show_error("No style image", f"'{name}' takes no style image, and the pasted image is "
+                            f"not a {self.document.label_set.name} label painting.")
+            return False
+        self.styles.add_picture(image, "pasted")
+        return True
 
     def _toggle_live(self) -> None:
         """Live update is one switch for every tab: off, nothing runs until it is back on."""

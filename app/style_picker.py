@@ -185,9 +185,12 @@ class StylePicker(QWidget):
 
     def use_current_output(self) -> None:
         photo = self.current_output()
-        if photo is None:
-            return
-        self._append(photo.copy(), "output", None)
+        if photo is not None:
+            self.add_picture(photo.copy(), "output")
+
+    def add_picture(self, image: np.ndarray, name: str) -> None:
+        """Use a picture that is no file (the output, a pasted image) as the style; not remembered."""
+        self._append(image, name, None)
         self.gallery.setCurrentRow(self.gallery.count() - 1)
 
     def random_style(self) -> None:

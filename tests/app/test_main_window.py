@@ -383,8 +383,20 @@ def test_paste_image_opens_the_copied_picture_in_the_mode_tab_in_front(qtbot, wi
     screenshot = np.random.default_rng(6).integers(0, 255, (36, 52, 3), dtype=np.uint8)
     QGuiApplication.clipboard().setImage(qimage_of(screenshot))
     labels = window.document.labels.copy()
-    assert not window.paste_image()  # the Labels tab takes no pasted picture, and says where to paste
-    assert "Inpaint" in window.statusBar().currentMessage() and np.array_equal(window.document.labels, labels)
+    styles = window.styles.gallery.count()
+    assert window.paste_image()  # in the Labels tab a picture that is no label painting is a style image
+    assert np.array_equal(window.document.labels, labels)
+    assert window.styles.gallery.count() == styles + 1 and window.styles.gallery.currentRow() == styles
+    assert np.array_equal(window.styles.images[-1], screenshot)
+
+    painting = np.zeros((24, 32), np.int32) + window.document.label_set.ids[1]
+    painting[5:15, 8:20] = window.document.label_set.ids[2]
+    QGuiApplication.clipboard().setImage(qimage_of(window.document.label_set.to_colors(painting)))
+    assert window.paste_image()  # a copied label painting replaces the painting
+    assert np.array_equal(window.document.labels, painting)
+    assert window.styles.gallery.count() == styles + 1
+
+    QGuiApplication.clipboard().setImage(qimage_of(screenshot))
     inpaint_tab = next(mode for mode in window.modes if isinstance(mode, InpaintWorkspace))
     window.tabs.setCurrentWidget(inpaint_tab)
     edit_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Edit")
