@@ -65,13 +65,13 @@ from app.project import (
 from app.qt_images import qimage_of, rgb_of
 from app.recent_files import RecentFiles
 from app.settings_dialog import Preferences, SettingsDialog
-from app.style_picker import IMAGE_SUFFIXES, StylePicker
+from app.style_picker import StylePicker
 from app.synthesis_job import SynthesisState, synthesis_job
 from app.worker import EngineClient
 from app.zoom_view import ZoomPanView
 from engine import SynthpaintError
 from engine.checkpoints import read_card
-from engine.labels import get_label_set, read_label_image, remap_by_name, write_label_image
+from engine.labels import IMAGE_SUFFIXES, get_label_set, read_label_image, remap_by_name, write_label_image
 from engine.registry import list_models
 from engine.session import SynthesisModel
 
@@ -517,8 +517,11 @@ class MainWindow(QMainWindow):
             return True
         if not self.styles.takes_style_images:
             name = self.model.card.name if self.model is not None else "This model"
-            self.show_error("No style image", f"'{name}' takes no style image, and the pasted image is "
-                            f"not a {self.document.label_set.name} label painting.")
+            self.show_error(
+                "No style image",
+                f"'{name}' takes no style image, and the pasted image is "
+                f"not a {self.document.label_set.name} label painting.",
+            )
             return False
         self.styles.add_picture(image, "pasted")
         return True

@@ -1,10 +1,14 @@
 """uint8 RGB arrays to and from QImage, for the clipboard and thumbnails (copies: Qt keeps no
-pointer into numpy memory that could be freed under it)."""
+pointer into numpy memory that could be freed under it), and the file-dialog filter for images."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtGui import QImage
+
+from engine.labels import IMAGE_SUFFIXES
+
+IMAGE_FILTER = f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)});;All files (*)"
 
 
 def qimage_of(rgb: np.ndarray) -> QImage:

@@ -23,14 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.qt_images import qimage_of
+from app.qt_images import IMAGE_FILTER, qimage_of
 from app.synthesis_job import StyleChoice
 from engine import SynthpaintError
-from engine.labels import read_rgb_image
+from engine.labels import IMAGE_SUFFIXES, read_rgb_image
 from engine.registry import ASSETS
 
 SHIPPED_STYLES = ASSETS / "styles"
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 THUMB = 72
 
 
@@ -177,9 +176,7 @@ class StylePicker(QWidget):
         return True
 
     def add_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Add style image", "", "Images (*.jpg *.jpeg *.png *.webp *.bmp)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Add style image", "", IMAGE_FILTER)
         if path and self.add_image(Path(path)):
             self.gallery.setCurrentRow(self.gallery.count() - 1)
 

@@ -506,6 +506,9 @@ def read_instance_image(path: StrPath) -> np.ndarray:
     )
 
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")  # what read_rgb_image reads
+
+
 def read_rgb_image(path: StrPath, what: str = "image") -> np.ndarray:
     """A photo as uint8 H x W x 3, upright per its EXIF orientation; transparency is flattened onto white.
 

@@ -32,11 +32,17 @@ import torch
 from torch.utils.data import Dataset
 
 from engine.errors import InputImageError, SynthpaintError
-from engine.labels import LabelSet, get_label_set, read_instance_image, read_label_image, read_rgb_image
+from engine.labels import (
+    IMAGE_SUFFIXES,
+    LabelSet,
+    get_label_set,
+    read_instance_image,
+    read_label_image,
+    read_rgb_image,
+)
 from engine.session import image_to_tensor
 from trainers.augment import Augmentation, Crop
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 MAX_REPLACEMENTS = 16  # consecutive bad samples tolerated before the data is declared unusable
 
 

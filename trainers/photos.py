@@ -16,14 +16,12 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from engine.labels import read_rgb_image
+from engine.labels import IMAGE_SUFFIXES, read_rgb_image
 from engine.session import image_to_tensor
 from trainers.augment import Augmentation
 from trainers.data import DatasetError, item_or_replacement
 from trainers.launch import DataSource
 from trainers.recipe import Recipe
-
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
 
 @dataclass
@@ -54,14 +52,14 @@ def find_photos(roots: Sequence[str | Path], exclude: Sequence[str | Path] = ())
             raise DatasetError(f"the photo folder {root} does not exist")
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if path.suffix.lower() not in PHOTO_SUFFIXES:
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             if path.name in excluded or path.stem in excluded:
                 problems.append(f"{path} is on an exclude list")
                 continue
             samples.append(path)
     if not samples:
-        raise DatasetError(f"no photos ({', '.join(PHOTO_SUFFIXES)}) found in {', '.join(map(str, roots))}")
+        raise DatasetError(f"no photos ({', '.join(IMAGE_SUFFIXES)}) found in {', '.join(map(str, roots))}")
     return PhotoIndex(samples, problems)
 
 

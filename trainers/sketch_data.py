@@ -18,10 +18,10 @@ from torch.utils.data import Dataset
 
 from engine.edges import EDGE_DETECTORS, INK, PAPER, SketchStyle, thicken
 from engine.errors import InputImageError
-from engine.labels import read_rgb_image
+from engine.labels import IMAGE_SUFFIXES, read_rgb_image
 from engine.session import image_to_tensor
 from trainers.augment import Augmentation
-from trainers.data import IMAGE_SUFFIXES, DatasetError, item_or_replacement
+from trainers.data import DatasetError, item_or_replacement
 from trainers.launch import DataSource
 from trainers.photos import find_photos
 from trainers.recipe import Recipe

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from app.help_dialogs import Gestures, add_model_item
 from app.model_choice import offered_models, remember_model, starting_model
 from app.photo_view import PhotoView
+from app.qt_images import IMAGE_FILTER
 from app.worker import EngineClient, JobFunction
 from app.zoom_view import ZoomPanView
 from engine.checkpoints import ModelCard
@@ -38,7 +39,6 @@ from engine.labels import read_rgb_image
 from engine.registry import ASSETS
 
 EXAMPLES = ASSETS / "examples"  # the samples a first start opens (SOURCES.md there)
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)"
 
 
 def ask_save_or_discard(parent: QWidget, question: str, save: Callable[[], bool] | None) -> bool:

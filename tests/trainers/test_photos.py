@@ -22,10 +22,11 @@ def write_photos(folder, count, size=(40, 50)):
 def test_photos_are_found_recursively_and_exclude_lists_leave_some_out(tmp_path):
     write_photos(tmp_path / "a", 2)
     write_photos(tmp_path / "a" / "deeper", 2)
+    Image.new("RGB", (30, 20), "teal").save(tmp_path / "a" / "scan.TIF")  # a camera or scanner TIFF
     (tmp_path / "a" / "notes.txt").write_text("not a photo")
     (tmp_path / "grey.txt").write_text("p1.png\n")
     index = find_photos([tmp_path / "a"], exclude=[tmp_path / "grey.txt"])
-    assert sorted(p.name for p in index.samples) == ["p0.png", "p0.png"]
+    assert sorted(p.name for p in index.samples) == ["p0.png", "p0.png", "scan.TIF"]
     assert len(index.problems) == 2 and "exclude list" in index.problems[0]
     (tmp_path / "all.txt").write_text("p0.png\np1.png\n")
     with pytest.raises(DatasetError, match="no photos"):
