@@ -56,6 +56,7 @@ DEFAULT_LINE_WIDTH = 3
 SEED_MAX = 2**31 - 1
 MODE_TITLES = {"deterministic": "deterministic", "official": "official (stochastic)"}
 LINES_LAYER = "sketch_lines"
+TRACED_PHOTO_LAYER = "sketch_traced_photo"
 
 
 class SketchTool(Enum):
@@ -93,7 +94,8 @@ class SketchLayer(QObject):
     """Owns the sketch pixels; every change goes through it so the view, undo and the model agree.
 
     ``changed`` carries the changed region (y0, x0, y1, x1); ``replaced`` fires when the whole layer
-    (and maybe its size) changes.
+    (and maybe its size) changes. A sketch traced from a photo keeps the photo, to show under its
+    lines while they are mended; it comes and goes with the sketch through undo.
     """
 
     changed = Signal(object)
@@ -102,6 +104,7 @@ class SketchLayer(QObject):
     def __init__(self, lines: np.ndarray, parent: QObject | None = None):
         super().__init__(parent)
         self.lines = np.ascontiguousarray(lines, dtype=np.uint8)
+        self.traced_photo: np.ndarray | None = None
 
     @classmethod
     def blank(cls, height: int, width: int) -> SketchLayer:
@@ -111,8 +114,9 @@ class SketchLayer(QObject):
     def size(self) -> tuple[int, int]:
         return self.lines.shape[0], self.lines.shape[1]
 
-    def replace(self, lines: np.ndarray) -> None:
+    def replace(self, lines: np.ndarray, traced_photo: np.ndarray | None = None) -> None:
         self.lines = np.ascontiguousarray(lines, dtype=np.uint8).copy()
+        self.traced_photo = traced_photo
         self.replaced.emit()
 
     def write_region(self, region: Region, values: np.ndarray) -> None:
@@ -124,17 +128,17 @@ class SketchLayer(QObject):
 class ReplaceSketch(QUndoCommand):
     """New, open or clear: the whole layer before and after (they may differ in size)."""
 
-    def __init__(self, layer: SketchLayer, after: np.ndarray, text: str):
+    def __init__(self, layer: SketchLayer, after: np.ndarray, text: str, traced_photo: np.ndarray | None):
         super().__init__(text)
         self.layer = layer
-        self.before = layer.lines.copy()
-        self.after = after
+        self.before = (layer.lines.copy(), layer.traced_photo)
+        self.after = (after, traced_photo)
 
     def redo(self) -> None:
-        self.layer.replace(self.after)
+        self.layer.replace(*self.after)
 
     def undo(self) -> None:
-        self.layer.replace(self.before)
+        self.layer.replace(*self.before)
 
 
 class StrokeSession:
@@ -334,9 +338,11 @@ class SketchWorkspace(ModeWorkspace):
         self.body.addWidget(self.output)
         self.layer.changed.connect(self._on_sketch_changed)
         self.layer.replaced.connect(self._on_sketch_changed)
+        self.layer.replaced.connect(self._show_reference)
         self._mode_chosen = False  # a mode the user or a project picked wins over the model's default
         self._width_chosen = False  # likewise a line width over the width of the model's training lines
         self._setting_model_width = False
+        self.label_reference: np.ndarray | None = None  # the label painting, the guide unless traced
         self._build_tools()
 
     # ----- construction -----
@@ -402,10 +408,9 @@ class SketchWorkspace(ModeWorkspace):
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(round(self.canvas.reference_opacity * 100))
         self.opacity_slider.setFixedWidth(70)
-        self.opacity_slider.setToolTip("Opacity of the label map shown under the sketch")
-        self.opacity_slider.setEnabled(False)
         self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
         bar.addWidget(self.opacity_slider)
+        self._show_reference()
         self._on_mode_changed()
 
     # ----- settings -----
@@ -480,12 +485,22 @@ class SketchWorkspace(ModeWorkspace):
 
     # ----- reference -----
     def set_reference(self, rgb: np.ndarray | None) -> None:
-        """Show ``rgb`` (e.g. the label mode's colour map) translucently under the sketch; None hides it.
+        """Show ``rgb`` (the label mode's colour map) translucently under the sketch; None hides it.
 
-        Only a guide to trace over: the model still gets the sketch alone.
+        Only a guide to trace over: the model still gets the sketch alone. A traced photo takes its
+        place until another sketch is started or opened, so its lines can be mended over the photo.
         """
+        self.label_reference = rgb
+        self._show_reference()
+
+    def _show_reference(self) -> None:
+        traced = self.layer.traced_photo is not None
+        rgb = self.layer.traced_photo if traced else self.label_reference
         self.canvas.set_reference(rgb)
         self.opacity_slider.setEnabled(rgb is not None)
+        self.opacity_slider.setToolTip(
+            f"Opacity of the {'traced photo' if traced else 'label map'} shown under the sketch"
+        )
 
     def _on_opacity_changed(self, value: int) -> None:
         self.canvas.set_reference(self.canvas.reference, value / 100)
@@ -498,16 +513,18 @@ class SketchWorkspace(ModeWorkspace):
     def _on_sketch_changed(self, *_args) -> None:
         self.request()
 
-    def replace_sketch(self, lines: np.ndarray, text: str) -> None:
-        """Swap in a whole new sketch as one undoable step."""
-        self.undo_stack.push(ReplaceSketch(self.layer, np.ascontiguousarray(lines, dtype=np.uint8), text))
+    def replace_sketch(self, lines: np.ndarray, text: str, traced_photo: np.ndarray | None = None) -> None:
+        """Swap in a whole new sketch (and the photo it was traced from, if it was) as one undoable step."""
+        lines = np.ascontiguousarray(lines, dtype=np.uint8)
+        self.undo_stack.push(ReplaceSketch(self.layer, lines, text, traced_photo))
 
     def new_sketch(self, size: int) -> None:
         self.replace_sketch(np.full((size, size), PAPER, np.uint8), f"New {size} × {size} sketch")
 
     def clear_sketch(self) -> None:
         if (self.layer.lines != PAPER).any():
-            self.replace_sketch(np.full(self.layer.size, PAPER, np.uint8), "Clear")
+            # the traced photo stays: clearing is how one redraws a photo by hand
+            self.replace_sketch(np.full(self.layer.size, PAPER, np.uint8), "Clear", self.layer.traced_photo)
 
     def open_sketch_dialog(self) -> None:
         if path := self.ask_image("Open image as sketch"):
@@ -559,7 +576,7 @@ class SketchWorkspace(ModeWorkspace):
         except SynthpaintError as exc:
             self.show_error("This photo cannot be traced", str(exc))
             return False
-        self.replace_sketch(lines, f"Trace {name}")
+        self.replace_sketch(lines, f"Trace {name}", image)
         self.message.emit(f"Traced {name} as a {lines.shape[1]}×{lines.shape[0]} sketch: edit its lines")
         return True
 
@@ -621,7 +638,10 @@ class SketchWorkspace(ModeWorkspace):
     # ----- projects -----
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         settings = {"mode": self.mode, "seed": self.seed, "line_width": self.line_width}
-        return settings, {LINES_LAYER: self.layer.lines.copy()}
+        layers = {LINES_LAYER: self.layer.lines.copy()}
+        if self.layer.traced_photo is not None:
+            layers[TRACED_PHOTO_LAYER] = self.layer.traced_photo.copy()
+        return settings, layers
 
     def restore(self, state: dict[str, Any], layers: dict[str, np.ndarray]) -> None:
         if state.get("mode") in SketchModel.modes:
@@ -631,6 +651,6 @@ class SketchWorkspace(ModeWorkspace):
         if isinstance(state.get("line_width"), int):
             self.set_line_width(state["line_width"])
         if LINES_LAYER in layers:
-            self.layer.replace(sketch_from_image(layers[LINES_LAYER]))
+            self.layer.replace(sketch_from_image(layers[LINES_LAYER]), layers.get(TRACED_PHOTO_LAYER))
             self.undo_stack.clear()
         self.request()

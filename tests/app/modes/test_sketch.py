@@ -173,8 +173,26 @@ def test_trace_a_photo_makes_an_undoable_sketch_of_its_lines_once_a_model_says_h
     before = live.sketch.copy()
     assert live.trace_photo(tmp_path / "box.png")
     assert np.array_equal(live.sketch, live.model.trace(photo)) and (live.sketch == INK).any()
+    labels = np.full((32, 32, 3), (200, 40, 100), np.uint8)
+    live.set_reference(labels)  # switching tabs hands over the label painting: the photo stays
+    assert np.array_equal(live.canvas.reference, photo) and "traced photo" in live.opacity_slider.toolTip()
+    live.clear_sketch()  # to redraw the photo by hand
+    assert np.array_equal(live.canvas.reference, photo) and not (live.sketch == INK).any()
+
+    settings, layers = live.state()  # a project keeps the photo under the traced sketch
+    other = SketchWorkspace(QSettings(str(tmp_path / "other.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(other)
+    try:
+        other.restore(settings, layers)
+        assert np.array_equal(other.canvas.reference, photo)
+    finally:
+        other.shutdown()
+
+    live.undo_stack.undo()
     live.undo_stack.undo()
     assert np.array_equal(live.sketch, before)
+    assert np.array_equal(live.canvas.reference, labels)  # the photo went with its tracing
+    assert "label map" in live.opacity_slider.toolTip()
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     assert not live.trace_photo(tmp_path / "broken.jpg")
     assert "broken.jpg" in live.errors[-1][1] and np.array_equal(live.sketch, before)
