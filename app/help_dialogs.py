@@ -62,7 +62,8 @@ def model_card_html(card: ModelCard, folder: Path | None) -> str:
 
 
 def training_summary(training: dict) -> str:
-    """Steps, runs, wall time and hardware over the card's run and the runs it continued from."""
+    """Steps, batch sizes and photos seen, runs, wall time and hardware over the card's run and the
+    runs it continued from (steps alone mislead when the batch changed between runs)."""
     runs = [training, *training.get("continued_from", [])]
 
     def total(key: str) -> float:
@@ -71,9 +72,17 @@ def training_summary(training: dict) -> str:
     hardware = list(dict.fromkeys(r["hardware"] for r in runs if r.get("hardware")))
     count = sum(r.get("runs", 1) for r in runs)
     text = f"{total('steps'):,.0f} steps in {count} run{'s' if count > 1 else ''}"
+    sized = [r for r in runs if isinstance(r.get("batch"), int) and isinstance(r.get("steps"), int)]
+    if sized:
+        batches = sorted({r["batch"] * r.get("processes", 1) for r in sized})
+        batch = f"batch {batches[0]}" + (f" to {batches[-1]}" if len(batches) > 1 else "")
+        seen = sum(r["steps"] * r["batch"] * r.get("processes", 1) for r in sized)
+        text += f" ({batch}, {seen:,} images{'' if len(sized) == len(runs) else ' in the runs that say'})"
     if total("wall_time_s"):
         text += f", {total('wall_time_s') / 60:.0f} min"
-    return text + (f" on {' and '.join(hardware)}" if hardware else "")
+    if not hardware:
+        return text
+    return text + " on " + (", ".join(hardware[:-1]) + " and " if len(hardware) > 1 else "") + hardware[-1]
 
 
 def action_keys(actions: Iterable[QAction]) -> list[tuple[str, str]]:

@@ -19,11 +19,20 @@ def test_the_model_card_says_what_the_model_takes_its_data_training_and_measured
 def test_the_training_summary_adds_up_every_run_the_card_continued_from():
     training = {
         "steps": 100,
+        "batch": 4,
         "wall_time_s": 600,
         "hardware": "1 x CPU",
-        "continued_from": [{"steps": 900, "wall_time_s": 1200, "hardware": "1 x GPU", "runs": 2}],
+        "continued_from": [
+            {"steps": 900, "batch": 8, "processes": 2, "wall_time_s": 1200, "hardware": "1 x GPU", "runs": 2}
+        ],
     }
-    assert training_summary(training) == "1,000 steps in 3 runs, 30 min on 1 x CPU and 1 x GPU"
+    assert training_summary(training) == (
+        "1,000 steps in 3 runs (batch 4 to 16, 14,800 images), 30 min on 1 x CPU and 1 x GPU"
+    )
+    training["continued_from"].append({"steps": 0, "hardware": "1 x TPU"})
+    assert training_summary(training).endswith("on 1 x CPU, 1 x GPU and 1 x TPU")
+    del training["continued_from"][0]["batch"]  # an older card that did not say
+    assert "(batch 4, 400 images in the runs that say)" in training_summary(training)
 
 
 def test_keys_list_each_action_with_a_shortcut_once_and_escape_the_text(qapp):
