@@ -1,4 +1,4 @@
-"""Start the synthpaint app: ``python main.py [--model NAME|PATH] [project.synthpaint | labels.png]``."""
+"""Start the synthpaint app: ``python main.py [--model NAME|PATH] [PROJECT | LABEL_MAP.png | PHOTO]``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="synthpaint", description="Paint pictures with neural networks.")
-    parser.add_argument("file", nargs="?", type=Path, help="a .synthpaint project or a label map PNG to open")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="a .synthpaint project, a label map PNG, or a photo to use as the style",
+    )
     parser.add_argument("--model", help="model name or folder to start with")
     args = parser.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.main_window import MainWindow
-    from app.project import PROJECT_SUFFIX, discard_recovery, list_recoveries
+    from app.project import discard_recovery, list_recoveries
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("synthpaint")
@@ -25,10 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     recoveries = list_recoveries()
     if args.file is not None:
-        if args.file.suffix == PROJECT_SUFFIX:
-            window.open_project(args.file)
-        else:
-            window.open_label_map(args.file)
+        window.open_path(args.file)  # by what it is, as a file dropped on the window
     elif recoveries:
         path, _ = recoveries[0]
         answer = QMessageBox.question(
