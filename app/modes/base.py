@@ -99,7 +99,7 @@ class ModeWorkspace(QWidget):
         top.addWidget(self.toolbar, 1)
         top.addWidget(self.model_bar)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 0, 6, 0)  # the result does not run into the window's edge
         layout.addLayout(top)
         layout.addWidget(self.options_bar)
         layout.addWidget(self.body, 1)
