@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="dropout noise seed of mode official (default: 0, the same photo each run)",
     )
+    sketch.add_argument(
+        "--save-sketch",
+        type=Path,
+        metavar="PNG",
+        help="also write the sketch the model was given (with --trace: the tracing, to edit and rerun)",
+    )
 
     inpaint = sub.add_parser("inpaint", help="fill the white part of a mask in a photo (LaMa)")
     _add_model_options(inpaint, "lama")
@@ -175,6 +181,8 @@ def run_sketch(args: argparse.Namespace) -> None:
     else:
         lines = read_rgb_image(args.sketch, "sketch")
     photo = model.translate(lines, mode=args.mode, seed=args.seed)
+    if args.save_sketch is not None:
+        save_image(lines, args.save_sketch)
     save_image(photo, args.output)
     print(f"wrote {args.output} ({photo.shape[1]}x{photo.shape[0]}, model {model.card.name})")
 

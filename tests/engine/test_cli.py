@@ -176,10 +176,11 @@ def test_sketch_translates_a_sketch_at_its_own_size(tmp_path, capsys):
     photo[15:45, 20:70] = 230
     Image.fromarray(photo).save(tmp_path / "photo.png")
     traced = ["sketch", "--model", str(folder), "--trace", str(tmp_path / "photo.png"), "--device", "cpu"]
-    assert main([*traced, "-o", str(tmp_path / "t.png")]) == 0
+    assert main([*traced, "-o", str(tmp_path / "t.png"), "--save-sketch", str(tmp_path / "lines.png")]) == 0
     model = load_model(folder, device="cpu")
     expected = model.translate(model.trace(photo), mode="deterministic")
     assert np.array_equal(np.asarray(Image.open(tmp_path / "t.png")), expected)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "lines.png")), model.trace(photo))  # to edit
 
 
 def test_each_command_defaults_to_an_installed_model_of_its_kind(tmp_path, monkeypatch, capsys):
