@@ -401,9 +401,11 @@ class MainWindow(QMainWindow):
         self.request_synthesis()
 
     def _adopt_label_set(self, model: SynthesisModel) -> None:
-        """The model paints with other classes: remap the painting by class name, or start anew."""
+        """The model paints with other classes: remap the painting by class name, or start anew.
+
+        Asks unless the canvas is blank: an opened or pasted painting has no undo history either."""
         target = model.label_set
-        if self.document.undo_stack.count() == 0:
+        if not (self.document.labels != self.document.label_set.background_id).any():
             h, w = self.document.size
             self.document.replace(target, np.full((h, w), target.background_id, np.int32))
         else:

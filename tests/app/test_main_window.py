@@ -438,3 +438,24 @@ def test_live_update_off_holds_every_tab(qtbot, window, tmp_path):
     window.live_action.setChecked(True)
     window._toggle_live()
     assert all(mode.live for mode in window.modes) and sketch_tab.request() is not None
+
+
+def test_a_model_of_another_label_set_asks_before_it_replaces_an_opened_painting(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from engine.labels import get_label_set, remap_by_name, write_label_image
+
+    facades = window.document.label_set
+    painting = np.full((48, 64), facades.ids[1], np.int32)
+    painting[10:30, 20:40] = facades.ids[2]
+    write_label_image(tmp_path / "mine.png", painting, facades)
+    assert window.open_label_map(tmp_path / "mine.png")  # opened, not painted: no undo history
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **_k: asked.append(a) or QMessageBox.StandardButton.Yes
+    )
+    make_tiny_spade(tmp_path / "city", "cityscapes", name="tiny-city")
+    window.load_model(str(tmp_path / "city"))
+    qtbot.waitUntil(lambda: window.document.label_set.name == "cityscapes", timeout=20000)
+    assert len(asked) == 1 and "Another label set" in asked[0]  # it used to wipe the painting silently
+    assert np.array_equal(window.document.labels, remap_by_name(painting, facades, get_label_set("cityscapes")))
