@@ -458,4 +458,5 @@ def test_a_model_of_another_label_set_asks_before_it_replaces_an_opened_painting
     window.load_model(str(tmp_path / "city"))
     qtbot.waitUntil(lambda: window.document.label_set.name == "cityscapes", timeout=20000)
     assert len(asked) == 1 and "Another label set" in asked[0]  # it used to wipe the painting silently
-    assert np.array_equal(window.document.labels, remap_by_name(painting, facades, get_label_set("cityscapes")))
+    remapped = remap_by_name(painting, facades, get_label_set("cityscapes"))
+    assert np.array_equal(window.document.labels, remapped)
