@@ -514,6 +514,7 @@ class MainWindow(QMainWindow):
             if not self.maybe_discard():
                 return False
             self.document.replace(self.document.label_set, labels)
+            self.document.undo_stack.resetClean()  # not on disk yet: closing asks to save it
             self.project_path = None
             self._update_title()
             return True

@@ -393,7 +393,7 @@ def test_paste_image_opens_the_copied_picture_in_the_mode_tab_in_front(qtbot, wi
     painting[5:15, 8:20] = window.document.label_set.ids[2]
     QGuiApplication.clipboard().setImage(qimage_of(window.document.label_set.to_colors(painting)))
     assert window.paste_image()  # a copied label painting replaces the painting
-    assert np.array_equal(window.document.labels, painting)
+    assert np.array_equal(window.document.labels, painting) and window.is_modified()  # not saved anywhere
     assert window.styles.gallery.count() == styles + 1
 
     QGuiApplication.clipboard().setImage(qimage_of(screenshot))
