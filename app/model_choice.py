@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings
 
 from engine.checkpoints import ModelCard, read_card
 from engine.errors import CheckpointError
-from engine.registry import list_models
+from engine.registry import list_models, model_dirs
 
 OPENED_KEY = "opened_model_folders"
 MAX_OPENED = 16
@@ -41,7 +41,7 @@ def remember_model(settings: QSettings, tab: str, folder: Path | None) -> None:
         return
     folder = Path(folder).resolve()
     settings.setValue(f"last_model/{tab}", str(folder))
-    if folder not in {installed.resolve() for installed, _ in list_models()}:
+    if folder.parent not in {root.resolve() for root in model_dirs()}:  # not an installed model
         opened = [str(folder)] + [p for p in _opened(settings) if Path(p).resolve() != folder]
         settings.setValue(OPENED_KEY, opened[:MAX_OPENED])
 
