@@ -513,18 +513,11 @@ class MainWindow(QMainWindow):
         if labels is not None:
             if not self.maybe_discard():
                 return False
-            self.document.replace(self.document.label_set, labels)
+            self._start_painting(labels)
             self.document.undo_stack.resetClean()  # not on disk yet: closing asks to save it
-            self.project_path = None
-            self._update_title()
             return True
-        if not self.styles.takes_style_images:
-            name = self.model.card.name if self.model is not None else "This model"
-            self.show_error(
-                "No style image",
-                f"'{name}' takes no style image, and the pasted image is "
-                f"not a {self.document.label_set.name} label painting.",
-            )
+        note = f", and the pasted image is not a {self.document.label_set.name} label painting"
+        if not self._takes_style_images(note):
             return False
         self.styles.add_picture(image, "pasted")
         return True
@@ -687,11 +680,23 @@ class MainWindow(QMainWindow):
         except SynthpaintError as exc:
             self.show_error("This label map cannot be opened", str(exc))
             return False
+        self._start_painting(labels)
+        self.recent.add(path)
+        return True
+
+    def _start_painting(self, labels: np.ndarray) -> None:
+        """An opened or pasted painting replaces the canvas; it belongs to no project yet."""
         self.document.replace(self.document.label_set, labels)
         self.project_path = None
-        self.recent.add(path)
         self._update_title()
-        return True
+
+    def _takes_style_images(self, note: str = "") -> bool:
+        """False, after saying so, when the model has no use for a style image (pix2pixHD)."""
+        if self.styles.takes_style_images:
+            return True
+        name = self.model.card.name if self.model is not None else "This model"
+        self.show_error("No style image", f"'{name}' takes no style image{note}.")
+        return False
 
     def show_example_on_first_start(self) -> bool:
         """The very first start opens a sample painting with a shipped style image selected, and each
@@ -725,13 +730,7 @@ class MainWindow(QMainWindow):
                 return self.open_project(path)
             return self.open_label_map(path)
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            if not self.styles.takes_style_images:
-                self.show_error("No style image", f"'{self.model.card.name}' takes no style image.")
-                return False
-            if not self.styles.add_image(path):
-                return False
-            self.styles.gallery.setCurrentRow(self.styles.gallery.count() - 1)
-            return True
+            return self._takes_style_images() and self.styles.add_image(path)
         self.show_error("This file cannot be opened", f"{path.name} is not a project, label map or photo")
         return False
 

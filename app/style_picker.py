@@ -164,6 +164,8 @@ class StylePicker(QWidget):
 
     # ----- actions -----
     def add_image(self, path: Path, remember: bool = True) -> bool:
+        """Add a style image from a file; one the user adds now (``remember``) is also selected and
+        offered again on later runs, while the startup's and a project's are neither."""
         try:
             image = read_rgb_image(path)
         except SynthpaintError as exc:
@@ -173,12 +175,13 @@ class StylePicker(QWidget):
         if remember:
             user = [p for p in (self.settings.value("styles/user", [], type=list) or []) if p != str(path)]
             self.settings.setValue("styles/user", [*user, str(path)])
+            self.gallery.setCurrentRow(self.gallery.count() - 1)
         return True
 
     def add_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add style image", "", IMAGE_FILTER)
-        if path and self.add_image(Path(path)):
-            self.gallery.setCurrentRow(self.gallery.count() - 1)
+        if path:
+            self.add_image(Path(path))
 
     def use_current_output(self) -> None:
         photo = self.current_output()

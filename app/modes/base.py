@@ -276,3 +276,34 @@ class ModeWorkspace(QWidget):
 
     def restore(self, state: dict[str, Any], layers: dict[str, np.ndarray]) -> None:
         """Reopen what ``state`` saved (layers missing from an older project are simply absent)."""
+
+
+class PhotoWorkspace(ModeWorkspace):
+    """A tab that works on one photo (Inpaint, Colorize): opening a photo checks its size, asks
+    before it discards unsaved work, and starts over on it. Subclasses say what fits and how to start."""
+
+    open_title = "Open photo"
+
+    def open_photo_dialog(self) -> None:
+        if path := self.ask_image(self.open_title):
+            self.open_file(path)
+
+    def open_image(self, image: np.ndarray, name: str) -> bool:
+        return self._fits(image, name) and self.maybe_discard() and self._start_on(image, name)
+
+    def open_photo(self, path: str | Path) -> bool:
+        """Start on the photo at ``path`` without asking; a bad file is reported and nothing changes."""
+        path = Path(path)
+        try:
+            photo = read_rgb_image(path)
+        except SynthpaintError as exc:
+            self.show_error("This photo cannot be opened", str(exc))
+            return False
+        return self._fits(photo, f"the photo {path}") and self._start_on(photo, path.name)
+
+    def _fits(self, photo: np.ndarray, name: str) -> bool:
+        """Whether this tab can take ``photo``; says why not (``name`` names it in the message)."""
+        raise NotImplementedError
+
+    def _start_on(self, photo: np.ndarray, name: str) -> bool:
+        raise NotImplementedError

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.modes.base import EXAMPLES, ModeWorkspace
+from app.modes.base import EXAMPLES, PhotoWorkspace
 from app.project import MAX_CANVAS
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
@@ -335,11 +335,12 @@ class SuggestionRelay(QObject):
     ready = Signal(object, object)  # the request's key, [((r, g, b), probability), ...]
 
 
-class ColorizeWorkspace(ModeWorkspace):
+class ColorizeWorkspace(PhotoWorkspace):
     """The colorize tab: the grey photo with hints, a hint colour panel, and the colorized output."""
 
     title = "Colorize"
     kinds = ("colorization",)
+    open_title = "Open photo to colorize"
     example = EXAMPLES / "colorize_grey_aitzgorri.jpg"  # a grey landscape: sky, meadow, autumn trees
     gestures = (
         ("Click", "add a hint there, or select the hint under the cursor"),
@@ -481,23 +482,6 @@ class ColorizeWorkspace(ModeWorkspace):
             grid.addWidget(button, i // 5, i % 5)
 
     # ----- photo -----
-    def open_photo_dialog(self) -> None:
-        if path := self.ask_image("Open photo to colorize"):
-            self.open_file(path)
-
-    def open_image(self, image: np.ndarray, name: str) -> bool:
-        return self._fits(image, name) and self.maybe_discard() and self._start_on(image, name)
-
-    def open_photo(self, path: str | Path) -> bool:
-        """Open a grey or colour photo (a colour one is shown grey; its colours seed new hints)."""
-        path = Path(path)
-        try:
-            rgb = read_rgb_image(path)
-        except InputImageError as exc:
-            self.show_error("This photo cannot be opened", str(exc))
-            return False
-        return self._fits(rgb, f"the photo {path}") and self._start_on(rgb, path.name)
-
     def _fits(self, rgb: np.ndarray, name: str) -> bool:
         h, w = rgb.shape[:2]
         if h * w > MAX_PHOTO_PIXELS or max(h, w) > MAX_CANVAS:

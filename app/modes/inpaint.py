@@ -43,13 +43,11 @@ from PySide6.QtWidgets import (
 from app import raster
 from app.array_item import ArrayImageItem
 from app.document import RegionEdit
-from app.modes.base import EXAMPLES, ModeWorkspace
+from app.modes.base import EXAMPLES, PhotoWorkspace
 from app.project import MAX_CANVAS
 from app.regions import Region, bounding_box, changed_region, union
 from app.worker import JobFunction
 from app.zoom_view import ZoomPanView
-from engine.errors import SynthpaintError
-from engine.labels import read_rgb_image
 from engine.registry import guided_inpainters
 
 LAYERS = ("photo", "mask", "guide")  # the document's planes; project layers are "inpaint_" + name
@@ -360,7 +358,7 @@ def blend_by_coverage(photo: np.ndarray, filled: np.ndarray, coverage: np.ndarra
     return filled
 
 
-class InpaintWorkspace(ModeWorkspace):
+class InpaintWorkspace(PhotoWorkspace):
     """The Inpaint tab: open a photo, erase, watch the fill, accept it, export the result."""
 
     title = "Inpaint"
@@ -470,22 +468,6 @@ class InpaintWorkspace(ModeWorkspace):
             self.set_tool(EraseTool.ERASE)
 
     # ----- files -----
-    def open_photo_dialog(self) -> None:
-        if path := self.ask_image("Open photo"):
-            self.open_file(path)
-
-    def open_image(self, image: np.ndarray, name: str) -> bool:
-        return self._fits(image, name) and self.maybe_discard() and self._start_on(image, name)
-
-    def open_photo(self, path: Path) -> bool:
-        """Start erasing on the photo at ``path``; a bad file is reported and nothing changes."""
-        try:
-            photo = read_rgb_image(path)
-        except SynthpaintError as exc:
-            self.show_error("This photo cannot be opened", str(exc))
-            return False
-        return self._fits(photo, f"the photo {path}") and self._start_on(photo, Path(path).name)
-
     def _fits(self, photo: np.ndarray, name: str) -> bool:
         h, w = photo.shape[:2]
         if max(h, w) > MAX_CANVAS:
